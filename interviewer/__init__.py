@@ -1,0 +1,3 @@
+"""interviewer: an LLM-graded mock interviewer for the terminal."""
+
+__version__ = "0.1.0"

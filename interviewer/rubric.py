@@ -1,0 +1,357 @@
+"""Rubrics: weighted criteria with key points. Curated TOML files, or derived from a hint or a reference answer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+
+from interviewer.assets import asset_dir
+from interviewer.bank import Question, read_text
+from interviewer.errors import RubricError
+from interviewer.textnorm import HAN_RUN, content_tokens, fold, sentences
+
+ACCURACY_ID = "accuracy"
+SLUG_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass
+class KeyPoint:
+    text: str
+    aliases: list[str]
+    explain: list[str] = field(default_factory=list)
+    tokens: list[str] = field(default_factory=list)  # fuzzy match (reference-derived points)
+
+
+@dataclass
+class Criterion:
+    id: str
+    name: str
+    weight: float = 1.0
+    description: str = ""
+    met: str = ""
+    partial: str = ""
+    key_points: list[KeyPoint] = field(default_factory=list)
+
+
+@dataclass
+class Mistake:
+    text: str
+    patterns: list[str]
+
+
+@dataclass
+class Rubric:
+    question_id: str
+    source: str  # curated | derived | reference
+    criteria: list[Criterion]
+    version: int = 1
+    reference_answer: str = ""
+    mistakes: list[Mistake] = field(default_factory=list)
+    accuracy_weight: float = 1.0
+    path: str = ""
+
+    @property
+    def accuracy(self) -> Criterion:
+        return Criterion(
+            id=ACCURACY_ID,
+            name="技术准确性 / technical accuracy",
+            weight=self.accuracy_weight,
+            description="No wrong claims; what is said is technically correct.",
+            met="Everything stated is correct.",
+            partial="Mostly correct, with a minor inaccuracy.",
+        )
+
+    @property
+    def all_criteria(self) -> list[Criterion]:
+        return [*self.criteria, self.accuracy]
+
+    @property
+    def version_tag(self) -> str:
+        if self.source == "curated":
+            return f"curated-v{self.version}"
+        digest = hashlib.sha1(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+        return f"{self.source}-{digest}"
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("path", None)
+        return d
+
+
+# ---------------------------------------------------------------- derivation from a hint
+
+LEAD_PHRASES = [
+    "从", "关注", "结合", "提及", "提到", "讨论", "强调", "考虑", "举例", "说明", "谈", "涉及", "参考", "引用",
+    "围绕", "评估", "比较", "联想到", "给出", "指出", "分析", "注意", "包括", "重点",
+    "focus on", "discuss", "consider", "mention", "compare", "explain", "cover", "include", "e.g.", "such as",
+]  # fmt: skip
+TRAIL_PHRASES = [
+    "的角度分析", "的角度阐述", "的角度", "角度分析", "角度阐述", "角度", "层面拆解", "层面", "方面", "等场景", "等配置",
+    "等策略", "等方法", "等", "讲起", "阐述", "分析", "拆解", "权衡", "场景", "策略",
+]  # fmt: skip
+SPLIT_RE = re.compile(r"[、，,；;。]|以及|与|和|及|或|/(?=[^a-zA-Z])|\band\b|\bor\b")
+
+
+def _strip_phrases(term: str, leads: bool = True) -> str:
+    term = term.strip(" 。.!！：:")
+    changed = True
+    while changed and term:
+        changed = False
+        low = term.lower()
+        for lead in LEAD_PHRASES if leads else ():
+            if low.startswith(lead) and len(term) > len(lead):
+                term, changed, leads = term[len(lead) :].strip(), True, False  # one lead phrase at most
+                break
+        for trail in TRAIL_PHRASES:
+            if term.endswith(trail) and len(term) > len(trail):
+                term, changed = term[: -len(trail)].strip(), True
+                break
+    return term.strip(" 。.!！：:的")
+
+
+def hint_terms(hint: str) -> list[str]:
+    """`从并行化、全局感受野、梯度传播角度分析` → [并行化, 全局感受野, 梯度传播]."""
+    body = _strip_phrases(hint)
+    terms = []
+    for part in SPLIT_RE.split(body):
+        term = _strip_phrases(part, leads=False)
+        if len(term) >= 2 and term.lower() not in (t.lower() for t in terms):
+            terms.append(term)
+    return terms
+
+
+def question_parts(text: str) -> list[str]:
+    """The sub-asks of a question: `解释 X，并说明 Y？` → [解释 X, 说明 Y]."""
+    parts = re.split(r"[，,；;？?。]|并且|并(?=[说解给分比])", text)
+    return [p.strip() for p in parts if len(p.strip()) >= 4]
+
+
+@cache
+def glossary() -> dict[str, list[str]]:
+    path = asset_dir("rubrics") / "glossary.toml"
+    if not path.exists():
+        return {}
+    return {fold(k): v for k, v in tomllib.loads(path.read_text(encoding="utf-8")).get("terms", {}).items()}
+
+
+def term_aliases(term: str) -> list[str]:
+    """A term, its glossary translations, and those of the glossary terms it contains."""
+    aliases = [term]
+    f = fold(term)
+    gl = glossary()
+    aliases += gl.get(f, [])
+    for key, values in gl.items():
+        if key != f and len(key) >= 2 and key in f:
+            aliases += [key, *values]
+    aliases += [w for w in re.findall(r"[A-Za-z][A-Za-z0-9\-+]{1,}", term) if w.lower() not in ("and", "or")]
+    return list(dict.fromkeys(a for a in aliases if a.strip()))
+
+
+def _slug(term: str, index: int) -> str:
+    ascii_words = re.findall(r"[a-z0-9]+", fold(term))
+    base = "_".join(ascii_words)[:24].strip("_")
+    if not base or not SLUG_RE.match(base):
+        base = f"c{index}" if not base else f"c{index}_{base}"
+    return base
+
+
+def _criterion(term: str, index: int, used: set[str]) -> Criterion:
+    cid = _slug(term, index)
+    while cid in used or cid == ACCURACY_ID:
+        cid = f"{cid}_{index}"
+    used.add(cid)
+    keywords = [term]
+    if HAN_RUN.search(term) is None or len(term) > 12:
+        keywords = [w for w in term_aliases(term)]
+    return Criterion(
+        id=cid,
+        name=term,
+        weight=1.0,
+        description=f"The answer covers {term} correctly and explains it.",
+        met=f"States {term} and explains why or how.",
+        partial=f"Mentions {term} without explaining it.",
+        key_points=[KeyPoint(text=term, aliases=term_aliases(term) if keywords else [term])],
+    )
+
+
+def derive_rubric(question: Question) -> Rubric:
+    """A deterministic rubric from the hint's aspects (plus the question's own sub-asks if the hint gives < 2)."""
+    terms = hint_terms(question.hint) if question.hint else []
+    if len(terms) < 2:
+        for part in question_parts(question.text):
+            if part not in terms:
+                terms.append(part)
+            if len(terms) >= 2:
+                break
+    used: set[str] = set()
+    criteria = []
+    for i, term in enumerate(terms, 1):
+        c = _criterion(term, i, used)
+        if len(term) > 12:  # a sub-ask of the question: key points from the terms inside it
+            c.key_points = _clause_points(term)
+        criteria.append(c)
+    return Rubric(question_id=question.id, source="derived", criteria=criteria)
+
+
+def _clause_points(clause: str) -> list[KeyPoint]:
+    """Key points for a long clause: glossary terms and English words inside it, else its content tokens."""
+    gl = glossary()
+    f = fold(clause)
+    points = [KeyPoint(text=k, aliases=[k, *v]) for k, v in gl.items() if len(k) >= 2 and k in f]
+    for word in re.findall(r"[A-Za-z][A-Za-z0-9\-+]{1,}", clause):
+        if fold(word) not in gl:
+            points.append(KeyPoint(text=word, aliases=[word]))
+    if not points:
+        points = [KeyPoint(text=clause, aliases=[], tokens=content_tokens(clause))]
+    return points
+
+
+def reference_rubric(question_id: str, question_text: str, reference: str, hint: str = "") -> Rubric:
+    """A rubric for an ad-hoc question: each sentence of the reference answer is a fuzzy-matched key point."""
+    points = []
+    for sent in sentences(reference):
+        tokens = list(dict.fromkeys(t for t in content_tokens(sent) if t not in content_tokens(question_text)))
+        if len(tokens) >= 2 or (tokens and len(sentences(reference)) == 1):
+            points.append(KeyPoint(text=sent, aliases=[], tokens=tokens))
+    if not points:
+        points = [KeyPoint(text=reference, aliases=[], tokens=content_tokens(reference))]
+    criteria = [
+        Criterion(
+            id="reference",
+            name="reference points",
+            weight=2.0,
+            description="The points of the reference answer",
+            met="Covers every point of the reference answer",
+            partial="Covers some of them",
+            key_points=points,
+        )
+    ]
+    if hint:
+        used = {"reference"}
+        criteria += [_criterion(t, i, used) for i, t in enumerate(hint_terms(hint), 1)]
+    return Rubric(question_id=question_id, source="reference", criteria=criteria, reference_answer=reference)
+
+
+# ---------------------------------------------------------------- curated files
+
+
+def _require_str_list(path: str, where: str, value) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RubricError(path, None, f"{where} must be a list of strings")
+    cleaned = [v.strip() for v in value if v.strip()]
+    if not cleaned:
+        raise RubricError(path, None, f"{where} is empty")
+    return cleaned
+
+
+def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise RubricError(path, int(m.group(1)) if m else None, f"invalid TOML: {exc}") from None
+    qid = data.get("question_id")
+    if not isinstance(qid, str) or not qid.strip():
+        raise RubricError(path, None, "question_id is missing")
+    version = data.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise RubricError(path, None, "version must be a positive integer")
+    raw_criteria = data.get("criteria")
+    if not isinstance(raw_criteria, list) or not raw_criteria:
+        raise RubricError(path, None, "no [[criteria]]: a rubric needs at least one criterion")
+    criteria, seen = [], set()
+    for i, c in enumerate(raw_criteria, 1):
+        if not isinstance(c, dict):
+            raise RubricError(path, None, f"criterion {i} must be a table")
+        cid = c.get("id")
+        if not isinstance(cid, str) or not SLUG_RE.match(cid):
+            raise RubricError(path, None, f"criterion {i}: id {cid!r} must be a lowercase slug like 'scaling'")
+        if cid == ACCURACY_ID:
+            raise RubricError(path, None, f"criterion {i}: id 'accuracy' is reserved")
+        if cid in seen:
+            raise RubricError(path, None, f"duplicate criterion id {cid!r}")
+        seen.add(cid)
+        name = c.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise RubricError(path, None, f"criterion {cid!r} has no name")
+        weight = c.get("weight", 1.0)
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or weight <= 0:
+            raise RubricError(path, None, f"criterion {cid!r}: weight must be a positive number")
+        kps = c.get("key_points")
+        if not isinstance(kps, list) or not kps:
+            raise RubricError(path, None, f"criterion {cid!r} has no key_points")
+        points = []
+        for j, kp in enumerate(kps, 1):
+            if not isinstance(kp, dict) or not str(kp.get("text", "")).strip():
+                raise RubricError(path, None, f"criterion {cid!r}: key point {j} has no text")
+            aliases = _require_str_list(path, f"criterion {cid!r} key point {j} aliases", kp.get("aliases"))
+            explain = kp.get("explain", [])
+            explain = _require_str_list(path, f"criterion {cid!r} key point {j} explain", explain) if explain else []
+            points.append(KeyPoint(text=kp["text"].strip(), aliases=aliases, explain=explain))
+        criteria.append(
+            Criterion(
+                id=cid,
+                name=name.strip(),
+                weight=float(weight),
+                description=str(c.get("description", "")).strip(),
+                met=str(c.get("met", "")).strip(),
+                partial=str(c.get("partial", "")).strip(),
+                key_points=points,
+            )
+        )
+    mistakes = []
+    for i, m in enumerate(data.get("common_mistakes", []), 1):
+        if not isinstance(m, dict) or not str(m.get("text", "")).strip():
+            raise RubricError(path, None, f"common mistake {i} has no text")
+        mistakes.append(
+            Mistake(text=m["text"].strip(), patterns=_require_str_list(path, f"common mistake {i} patterns", m.get("patterns")))
+        )
+    acc = data.get("accuracy_weight", 1.0)
+    if isinstance(acc, bool) or not isinstance(acc, int | float) or acc <= 0:
+        raise RubricError(path, None, "accuracy_weight must be a positive number")
+    return Rubric(
+        question_id=qid.strip(),
+        source="curated",
+        criteria=criteria,
+        version=version,
+        reference_answer=str(data.get("reference_answer", "")).strip(),
+        mistakes=mistakes,
+        accuracy_weight=float(acc),
+        path=path,
+    )
+
+
+def load_rubric_file(path: Path) -> Rubric:
+    return parse_rubric(read_text(path, RubricError), str(path))
+
+
+def rubric_dirs(home: Path | None) -> list[Path]:
+    dirs = []
+    if home is not None:
+        dirs.append(home / "rubrics")
+    dirs.append(asset_dir("rubrics"))
+    return dirs
+
+
+def curated_path(question: Question, home: Path | None) -> Path | None:
+    for base in rubric_dirs(home):
+        p = base / question.bank / f"{question.id}.toml"
+        if p.is_file():
+            return p
+    return None
+
+
+def rubric_for(question: Question, home: Path | None = None) -> Rubric:
+    """The curated rubric when one exists, else one derived from the hint."""
+    path = curated_path(question, home)
+    if path is None:
+        return derive_rubric(question)
+    rubric = load_rubric_file(path)
+    if rubric.question_id != question.id:
+        raise RubricError(path, None, f"question_id {rubric.question_id!r} does not match the file's question {question.id!r}")
+    return rubric
