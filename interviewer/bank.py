@@ -16,7 +16,15 @@ from pathlib import Path
 
 from interviewer.errors import BankError, NotFoundError
 
-FREQUENCY = {"高": "high", "中": "medium", "低": "low", "high": "high", "medium": "medium", "mid": "medium", "low": "low"}
+FREQUENCY = {
+    "高": "high",
+    "中": "medium",
+    "低": "low",
+    "high": "high",
+    "medium": "medium",
+    "mid": "medium",
+    "low": "low",
+}
 DIFFICULTY = {"易": "easy", "中": "medium", "难": "hard", "easy": "easy", "medium": "medium", "hard": "hard"}
 TAG_NAMES = {
     "频率": "frequency",
@@ -184,7 +192,9 @@ def parse_markdown(text: str, path: str = "<bank>", name: str = "bank", lang: st
         m = ITEM_RE.match(line)
         if m:
             if section is None:
-                raise BankError(path, lineno, "question outside a section: add a '## Section' heading above it")
+                raise BankError(
+                    path, lineno, "question outside a section: add a '## Section' heading above it"
+                )
             number += 1
             items.append((lineno, section, section_index, number, m.group(2)))
             continue
@@ -201,7 +211,16 @@ def parse_markdown(text: str, path: str = "<bank>", name: str = "bank", lang: st
             raise BankError(path, lineno, f"duplicate question id {qid!r} (first at line {seen[qid]})")
         seen[qid] = lineno
         bank.questions.append(
-            Question(id=qid, bank=name, section=sec, section_index=sidx, lang=lang, path=path, line=lineno, **fields)
+            Question(
+                id=qid,
+                bank=name,
+                section=sec,
+                section_index=sidx,
+                lang=lang,
+                path=path,
+                line=lineno,
+                **fields,
+            )
         )
     if not bank.questions:
         raise BankError(path, None, "no questions found: expected '## Section' headings and numbered items")

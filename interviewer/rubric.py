@@ -215,7 +215,9 @@ def reference_rubric(question_id: str, question_text: str, reference: str, hint:
     """A rubric for an ad-hoc question: each sentence of the reference answer is a fuzzy-matched key point."""
     points = []
     for sent in sentences(reference):
-        tokens = list(dict.fromkeys(t for t in content_tokens(sent) if t not in content_tokens(question_text)))
+        tokens = list(
+            dict.fromkeys(t for t in content_tokens(sent) if t not in content_tokens(question_text))
+        )
         if len(tokens) >= 2 or (tokens and len(sentences(reference)) == 1):
             points.append(KeyPoint(text=sent, aliases=[], tokens=tokens))
     if not points:
@@ -270,7 +272,9 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
             raise RubricError(path, None, f"criterion {i} must be a table")
         cid = c.get("id")
         if not isinstance(cid, str) or not SLUG_RE.match(cid):
-            raise RubricError(path, None, f"criterion {i}: id {cid!r} must be a lowercase slug like 'scaling'")
+            raise RubricError(
+                path, None, f"criterion {i}: id {cid!r} must be a lowercase slug like 'scaling'"
+            )
         if cid == ACCURACY_ID:
             raise RubricError(path, None, f"criterion {i}: id 'accuracy' is reserved")
         if cid in seen:
@@ -291,7 +295,11 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
                 raise RubricError(path, None, f"criterion {cid!r}: key point {j} has no text")
             aliases = _require_str_list(path, f"criterion {cid!r} key point {j} aliases", kp.get("aliases"))
             explain = kp.get("explain", [])
-            explain = _require_str_list(path, f"criterion {cid!r} key point {j} explain", explain) if explain else []
+            explain = (
+                _require_str_list(path, f"criterion {cid!r} key point {j} explain", explain)
+                if explain
+                else []
+            )
             points.append(KeyPoint(text=kp["text"].strip(), aliases=aliases, explain=explain))
         criteria.append(
             Criterion(
@@ -309,7 +317,10 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
         if not isinstance(m, dict) or not str(m.get("text", "")).strip():
             raise RubricError(path, None, f"common mistake {i} has no text")
         mistakes.append(
-            Mistake(text=m["text"].strip(), patterns=_require_str_list(path, f"common mistake {i} patterns", m.get("patterns")))
+            Mistake(
+                text=m["text"].strip(),
+                patterns=_require_str_list(path, f"common mistake {i} patterns", m.get("patterns")),
+            )
         )
     acc = data.get("accuracy_weight", 1.0)
     if isinstance(acc, bool) or not isinstance(acc, int | float) or acc <= 0:
@@ -353,5 +364,40 @@ def rubric_for(question: Question, home: Path | None = None) -> Rubric:
         return derive_rubric(question)
     rubric = load_rubric_file(path)
     if rubric.question_id != question.id:
-        raise RubricError(path, None, f"question_id {rubric.question_id!r} does not match the file's question {question.id!r}")
+        raise RubricError(
+            path,
+            None,
+            f"question_id {rubric.question_id!r} does not match the file's question {question.id!r}",
+        )
     return rubric
+
+
+def validate_rubric_files(targets: list[Path], questions) -> int:
+    """Validate rubric files (or folders of them) against the loaded questions. Returns the number checked."""
+    files: list[Path] = []
+    for t in targets:
+        t = Path(t)
+        if t.is_dir():
+            files += sorted(p for p in t.rglob("*.toml") if p.name != "glossary.toml")
+        elif t.exists():
+            files.append(t)
+        else:
+            raise RubricError(t, None, "file not found")
+    by_bank: dict[str, set[str]] = {}
+    for q in questions:
+        by_bank.setdefault(q.bank, set()).add(q.id)
+    for f in files:
+        rubric = load_rubric_file(f)
+        bank = f.parent.name
+        ids = by_bank.get(bank)
+        if ids is None:
+            raise RubricError(
+                f, None, f"no loaded bank named {bank!r} (the folder name must be the bank's name)"
+            )
+        if rubric.question_id not in ids:
+            raise RubricError(f, None, f"question_id {rubric.question_id!r} is not in bank {bank!r}")
+        if f.stem != rubric.question_id:
+            raise RubricError(
+                f, None, f"file name must be {rubric.question_id}.toml to match its question_id"
+            )
+    return len(files)

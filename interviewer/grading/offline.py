@@ -89,11 +89,11 @@ def _mistakes(rubric: Rubric, ans: _Answer) -> list[str]:
     found = []
     for mistake in rubric.mistakes:
         for pattern in mistake.patterns:
-            p = fold(pattern)
+            p = compact(pattern)
             hit = False
-            for f in ans.folded:
-                i = f.find(p)
-                if i >= 0 and not is_negated(f, i):
+            for c in ans.compacted:
+                i = c.find(p)
+                if p and i >= 0 and not is_negated(c, i):
                     hit = True
                     break
             if hit:

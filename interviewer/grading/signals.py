@@ -32,7 +32,23 @@ REASON_MARKERS = [
     "results in", "in order to", "prevent", "avoid", "allows", "allow", "means", "due to", "so the", "otherwise",
     "instead of", "compared", "whereas", "by ", "this way", "for example", "e.g.", "such as", "the reason",
 ]  # fmt: skip
-NEGATIONS = ["不是", "并非", "不会", "不能", "没有", "并不", "不", "无法", "而非", "误以为", "错误地", "not ", "n't ", "no ", "never "]
+NEGATIONS = [
+    "不是",
+    "并非",
+    "不会",
+    "不能",
+    "没有",
+    "并不",
+    "不",
+    "无法",
+    "而非",
+    "误以为",
+    "错误地",
+    "not ",
+    "n't ",
+    "no ",
+    "never ",
+]
 
 
 def injection_spans(text: str) -> list[tuple[int, int]]:

@@ -1,0 +1,71 @@
+"""Scripted answers: plain text with a line `---` between answers, or JSONL with `answer` and `question_id`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from interviewer.errors import AnswersError
+
+
+@dataclass(frozen=True)
+class ScriptedAnswer:
+    answer: str
+    question_id: str | None = None
+
+
+def parse_answers(text: str, path: str = "<answers>") -> list[ScriptedAnswer]:
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        return _parse_jsonl(text, path)
+    blocks, current = [], []
+    for line in text.splitlines():
+        if line.strip() == "---":
+            blocks.append("\n".join(current).strip())
+            current = []
+        else:
+            current.append(line)
+    tail = "\n".join(current).strip()
+    if tail or not blocks:
+        blocks.append(tail)
+    answers = [ScriptedAnswer(b) for b in blocks]
+    if len(answers) == 1 and not answers[0].answer:
+        raise AnswersError(path, None, "no answers found: separate answers with a line '---', or use JSONL")
+    return answers
+
+
+def _parse_jsonl(text: str, path: str) -> list[ScriptedAnswer]:
+    out = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise AnswersError(path, lineno, f"invalid JSON: {exc.msg}") from None
+        if not isinstance(obj, dict) or not isinstance(obj.get("answer"), str):
+            raise AnswersError(path, lineno, 'each line needs a string "answer"')
+        qid = obj.get("question_id")
+        if qid is not None and not isinstance(qid, str):
+            raise AnswersError(path, lineno, '"question_id" must be a string')
+        out.append(ScriptedAnswer(obj["answer"], qid))
+    if not out:
+        raise AnswersError(path, None, "no answers found")
+    return out
+
+
+class ScriptedSource:
+    """Answers from a file or piped stdin, in order; never prompts."""
+
+    def __init__(self, answers: list[ScriptedAnswer]):
+        self.answers = list(answers)
+        self.position = 0
+
+    def ask(self, question, index: int, total: int):
+        from interviewer.session import Response
+
+        if self.position >= len(self.answers):
+            return None
+        item = self.answers[self.position]
+        self.position += 1
+        return Response(kind="answer", text=item.answer)

@@ -1,0 +1,87 @@
+"""Batch grading: read a JSONL file of answers, grade them concurrently, yield results in input order."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from interviewer.bank import Question, QuestionSet, read_text
+from interviewer.errors import AnswersError, NotFoundError
+from interviewer.rubric import Rubric, derive_rubric, reference_rubric, rubric_for
+
+
+@dataclass
+class BatchItem:
+    line: int
+    id: Any
+    question_id: str
+    question: str
+    hint: str
+    rubric: Rubric
+    answer: str
+
+
+def adhoc_question(qid: str, text: str, hint: str) -> Question:
+    return Question(id=qid, bank="adhoc", section="ad hoc", section_index=0, text=text, hint=hint)
+
+
+def parse_batch_line(
+    obj: Any, lineno: int, path: str, questions: QuestionSet, home: Path | None
+) -> BatchItem:
+    if not isinstance(obj, dict):
+        raise AnswersError(path, lineno, "each line must be a JSON object")
+    answer = obj.get("answer")
+    if not isinstance(answer, str):
+        raise AnswersError(path, lineno, 'missing string "answer"')
+    if obj.get("question_id") is not None and not obj.get("question"):
+        try:
+            q = questions.get(str(obj["question_id"]))
+        except NotFoundError as exc:
+            raise AnswersError(path, lineno, str(exc)) from None
+        return BatchItem(lineno, obj.get("id"), q.id, q.text, q.hint, rubric_for(q, home), answer)
+    text = obj.get("question")
+    if not isinstance(text, str) or not text.strip():
+        raise AnswersError(
+            path, lineno, 'needs "question_id", or "question" (with "hint" and/or "reference")'
+        )
+    hint = obj.get("hint") or ""
+    reference = obj.get("reference") or ""
+    if not isinstance(hint, str) or not isinstance(reference, str):
+        raise AnswersError(path, lineno, '"hint" and "reference" must be strings')
+    qid = str(obj.get("question_id") or obj.get("id") or f"line-{lineno}")
+    if reference.strip():
+        rubric = reference_rubric(qid, text, reference, hint)
+    else:
+        rubric = derive_rubric(adhoc_question(qid, text, hint))
+    return BatchItem(lineno, obj.get("id"), qid, text, hint, rubric, answer)
+
+
+def read_batch(path: Path, questions: QuestionSet, home: Path | None) -> list[BatchItem]:
+    """All lines are checked before anything is graded: a bad line is an input error naming the line."""
+    text = read_text(path, AnswersError)
+    items = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise AnswersError(path, lineno, f"invalid JSON: {exc.msg}") from None
+        items.append(parse_batch_line(obj, lineno, str(path), questions, home))
+    if not items:
+        raise AnswersError(path, None, "no lines to grade")
+    return items
+
+
+def grade_batch(items: list[BatchItem], grader, concurrency: int = 8) -> Iterator[dict[str, Any]]:
+    def one(item: BatchItem) -> dict[str, Any]:
+        grade = grader.grade(item.question_id, item.question, item.hint, item.rubric, item.answer)
+        out = grade.to_dict()
+        return ({"id": item.id} if item.id is not None else {}) | out
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        yield from pool.map(one, items)

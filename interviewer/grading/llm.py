@@ -1,0 +1,325 @@
+"""The LLM grader: any litellm model. litellm is imported only here, lazily, and never for offline work.
+
+One retry layer (tenacity); litellm's and the OpenAI SDK's own retries are off so waits do not multiply.
+A grade that cannot be obtained is returned as `ungraded` with the error kept: never a 0, never a pass.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from interviewer.errors import GraderError, InputError
+from interviewer.grading.models import Grade, GraderInfo, is_non_answer, non_answer_grade, ungraded
+from interviewer.grading.prompt import build_prompt, response_schema
+from interviewer.grading.reply import ReplyError, grade_from_reply, parse_reply
+from interviewer.grading.signals import has_injection
+from interviewer.rubric import Rubric
+
+_import_lock = threading.Lock()
+_litellm = None
+
+
+def load_litellm():
+    """Import litellm once, offline: the local cost map, no telemetry, no retries of its own."""
+    global _litellm
+    with _import_lock:
+        if _litellm is None:
+            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+            os.environ.setdefault("LITELLM_LOG", "ERROR")
+            import litellm
+
+            litellm.telemetry = False
+            litellm.suppress_debug_info = True
+            litellm.num_retries = 0
+            litellm.drop_params = True
+            _litellm = litellm
+    return _litellm
+
+
+def prefetch() -> threading.Thread:
+    """Start importing litellm in the background (while the first question is on screen)."""
+    t = threading.Thread(target=load_litellm, name="litellm-import", daemon=True)
+    t.start()
+    return t
+
+
+# kind: (retry?, what to tell the user)
+ERROR_POLICY: dict[str, tuple[bool, str]] = {
+    "rate_limit": (True, "the provider is rate-limiting; wait a minute or lower --concurrency"),
+    "server": (
+        True,
+        "the provider had a server error; try again later or regrade with 'interviewer regrade'",
+    ),
+    "timeout": (True, "the model did not answer in time; raise INTERVIEWER_TIMEOUT or check the server"),
+    "connection": (
+        True,
+        "cannot reach the model endpoint; check --api-base / INTERVIEWER_API_BASE and the network",
+    ),
+    "bad_reply": (True, "the model's reply was not a valid grade; try a stronger model or regrade later"),
+    "auth": (
+        False,
+        "the API key was refused; set the provider's key (e.g. OPENAI_API_KEY) or INTERVIEWER_API_KEY",
+    ),
+    "not_found": (False, "the model was not found; check the model name (e.g. openai/gpt-4o-mini)"),
+    "bad_request": (False, "the provider rejected the request; check the model name and settings"),
+    "unknown": (False, "unexpected error; run with --debug for details"),
+}
+MAX_WAIT = 60.0
+
+
+@dataclass
+class CallError(Exception):
+    kind: str
+    detail: str
+    retry_after: float | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.detail}"
+
+
+def _retry_after(exc: Exception) -> float | None:
+    for holder in (getattr(exc, "response", None), exc):
+        headers = getattr(holder, "headers", None) or getattr(holder, "litellm_response_headers", None)
+        if not headers:
+            continue
+        try:
+            value = headers.get("retry-after") or headers.get("Retry-After")
+        except AttributeError:
+            continue
+        if value:
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                return None
+    return None
+
+
+def classify(exc: Exception) -> CallError:
+    """Map a litellm/openai exception to an ERROR_POLICY kind."""
+    lit = load_litellm()
+    detail = " ".join(str(exc).split())[:300]
+    status = getattr(exc, "status_code", None)
+    if isinstance(exc, lit.RateLimitError) or status == 429:
+        return CallError("rate_limit", detail, _retry_after(exc))
+    if isinstance(exc, lit.Timeout):
+        return CallError("timeout", detail)
+    if isinstance(exc, lit.AuthenticationError | lit.PermissionDeniedError) or status in (401, 403):
+        return CallError("auth", detail)
+    if isinstance(exc, lit.NotFoundError) or status == 404:
+        return CallError("not_found", detail)
+    if isinstance(exc, lit.BadRequestError) or status in (400, 422):
+        return CallError("bad_request", detail)
+    if isinstance(exc, lit.InternalServerError | lit.ServiceUnavailableError) or (status and status >= 500):
+        return CallError("server", detail, _retry_after(exc))
+    if isinstance(exc, lit.APIConnectionError):
+        # litellm also reports a body it cannot parse (an HTML page, non-JSON) as a connection error.
+        return CallError("connection", detail)
+    return CallError("unknown", f"{type(exc).__name__}: {detail}")
+
+
+@dataclass
+class Completion:
+    text: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    cost_usd: float | None = None
+
+
+class LLMGrader:
+    kind = "llm"
+
+    def __init__(
+        self,
+        model: str,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        retries: int = 3,
+        samples: int = 1,
+        home: Path | None = None,
+        backoff: float = 0.5,
+        structured: str = "auto",
+    ):
+        if not model:
+            raise InputError("no model set for the LLM grader; use --model M or set INTERVIEWER_MODEL")
+        self.model = model
+        self.api_base = api_base
+        self.api_key = api_key
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.samples = max(1, samples)
+        self.home = home
+        self.backoff = backoff
+        self.structured = structured  # auto | schema | json | text
+        self._mode_lock = threading.Lock()
+
+    # ------------------------------------------------------------ checks before a session
+
+    def preflight(self) -> None:
+        """Fail early, with what to do, when the model cannot work (e.g. no key and no local endpoint)."""
+        if self.api_key or self.api_base:
+            return
+        lit = load_litellm()
+        try:
+            env = lit.validate_environment(model=self.model)
+        except Exception:  # unknown provider: let the first call tell
+            return
+        missing = env.get("missing_keys") or []
+        if not env.get("keys_in_environment", True) and missing:
+            keys = " or ".join(missing)
+            raise InputError(
+                f"no API key for model {self.model}: set {keys} (or INTERVIEWER_API_KEY), or use --grader offline"
+            )
+
+    # ------------------------------------------------------------ the model seam
+
+    def _mode(self) -> str:
+        if self.structured != "auto":
+            return self.structured
+        lit = load_litellm()
+        try:
+            if lit.supports_response_schema(model=self.model) or self.api_base:
+                return "schema"
+        except Exception:
+            pass
+        return "schema" if self.api_base else "json"
+
+    def complete(self, messages: list[dict[str, str]], rubric: Rubric) -> Completion:
+        """One call to the model, with no retries of its own."""
+        lit = load_litellm()
+        mode = self._mode()
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "temperature": 0,
+            "timeout": self.timeout,
+            "max_retries": 0,
+            "num_retries": 0,
+        }
+        if self.api_base:
+            kwargs["api_base"] = self.api_base
+        if self.api_key or self.api_base:
+            kwargs["api_key"] = self.api_key or "not-needed"
+        if mode == "schema":
+            schema = {"name": "grade", "schema": response_schema(rubric), "strict": True}
+            kwargs["response_format"] = {"type": "json_schema", "json_schema": schema}
+        elif mode == "json":
+            kwargs["response_format"] = {"type": "json_object"}
+        try:
+            resp = lit.completion(**kwargs)
+        except Exception as exc:
+            err = classify(exc)
+            if err.kind == "bad_request" and mode != "text" and "response_format" in err.detail.lower():
+                with self._mode_lock:  # the model does not take structured output: fall back for good
+                    self.structured = "json" if mode == "schema" else "text"
+                return self.complete(messages, rubric)
+            raise err from exc
+        choice = resp.choices[0]
+        text = (choice.message.content or "") if choice.message else ""
+        usage = getattr(resp, "usage", None)
+        cost = None
+        try:
+            cost = lit.completion_cost(completion_response=resp) or None
+        except Exception:
+            cost = None
+        return Completion(
+            text=text,
+            prompt_tokens=getattr(usage, "prompt_tokens", None),
+            completion_tokens=getattr(usage, "completion_tokens", None),
+            cost_usd=cost,
+        )
+
+    # ------------------------------------------------------------ grading
+
+    def _wait(self, state) -> float:
+        exc = state.outcome.exception()
+        if isinstance(exc, CallError) and exc.retry_after is not None:
+            return min(exc.retry_after, MAX_WAIT)
+        return min(MAX_WAIT, self.backoff * 2 ** (state.attempt_number - 1)) * (0.75 + random.random() / 2)
+
+    def _one(self, question_id: str, question: str, hint: str, rubric: Rubric, answer: str) -> Grade:
+        from tenacity import Retrying, retry_if_exception, stop_after_attempt
+
+        load_litellm()  # import time is not grading latency
+        prompt = build_prompt(question_id, question, hint, rubric, answer, home=self.home)
+        messages = [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}]
+        tokens = {"prompt": 0, "completion": 0, "cost": 0.0}
+
+        def attempt():
+            c = self.complete(messages, rubric)
+            tokens["prompt"] += c.prompt_tokens or 0
+            tokens["completion"] += c.completion_tokens or 0
+            tokens["cost"] += c.cost_usd or 0.0
+            try:
+                reply = parse_reply(c.text, rubric)
+            except ReplyError as exc:
+                raise CallError("bad_reply", str(exc)) from None
+            return reply
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception(lambda e: isinstance(e, CallError) and ERROR_POLICY[e.kind][0]),
+            reraise=True,
+        )
+        started = time.perf_counter()
+        reply = retrying(attempt)
+        info = GraderInfo(
+            kind="llm",
+            model=self.model,
+            prompt_version=prompt.version,
+            rubric_version=rubric.version_tag,
+            latency_ms=round((time.perf_counter() - started) * 1000, 1),
+            prompt_tokens=tokens["prompt"] or None,
+            completion_tokens=tokens["completion"] or None,
+            cost_usd=round(tokens["cost"], 6) or None,
+        )
+        return grade_from_reply(question_id, rubric, reply, info, injection_in_text=has_injection(answer))
+
+    def grade(self, question_id: str, question: str, hint: str, rubric: Rubric, answer: str) -> Grade:
+        """A grade, or an `ungraded` result that keeps the error. Never raises for a provider failure."""
+        if is_non_answer(answer):
+            return non_answer_grade(question_id, rubric, answer, kind="llm")
+        info = GraderInfo(kind="llm", model=self.model, rubric_version=rubric.version_tag)
+        grades = []
+        try:
+            for _ in range(self.samples):
+                grades.append(self._one(question_id, question, hint, rubric, answer))
+        except CallError as err:
+            hint_text = ERROR_POLICY[err.kind][1]
+            return ungraded(question_id, f"{err.kind}: {err.detail} — {hint_text}", info)
+        except GraderError as err:
+            return ungraded(question_id, str(err), info)
+        return grades[0] if len(grades) == 1 else median_grade(grades)
+
+
+def median_grade(grades: list[Grade]) -> Grade:
+    """K samples → the median score per criterion, the spread reported; text from the sample nearest the median."""
+    from interviewer.grading.models import verdict_for, weighted_score
+
+    base = grades[0]
+    spread = {}
+    for i, crit in enumerate(base.criteria):
+        values = [g.criteria[i].score for g in grades]
+        crit.score = round(statistics.median(values), 1)
+        crit.verdict = verdict_for(crit.score / crit.max_score)
+        spread[crit.id] = round(max(values) - min(values), 1)
+    score = weighted_score(base.criteria)
+    if "injection_suspected" in base.flags:
+        score = min(score, 2.0)
+    nearest = min(grades, key=lambda g: abs((g.score or 0) - score))
+    nearest.criteria = base.criteria
+    nearest.score = score
+    nearest.extra["samples"] = len(grades)
+    nearest.extra["sample_scores"] = [g.score for g in grades]
+    nearest.extra["spread"] = spread
+    nearest.grader.prompt_tokens = sum(g.grader.prompt_tokens or 0 for g in grades) or None
+    nearest.grader.completion_tokens = sum(g.grader.completion_tokens or 0 for g in grades) or None
+    return nearest

@@ -1,0 +1,139 @@
+"""Build the grading prompt: Jinja2 templates from prompts/ (user overrides in $INTERVIEWER_HOME/prompts/)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from interviewer.assets import asset_dir
+from interviewer.rubric import Rubric
+
+TEMPLATES = ("grade_system.j2", "grade_user.j2")
+LOOKALIKE = re.compile(r"<\s*/?\s*answer[^<>]*>?", re.IGNORECASE)
+
+
+def new_tag() -> str:
+    return secrets.token_hex(8)
+
+
+def fence_answer(answer: str, tag: str) -> str:
+    """Neutralise the tag and anything that looks like an answer delimiter, so the text cannot leave the fence."""
+    text = answer.replace(tag, "[tag removed]")
+    text = LOOKALIKE.sub(lambda m: m.group(0).replace("<", "‹").replace(">", "›"), text)
+    return text
+
+
+@dataclass(frozen=True)
+class Prompt:
+    system: str
+    user: str
+    version: str
+
+
+@cache
+def _environment(folders: tuple[Path, ...]):
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def prompt_folders(home: Path | None) -> tuple[Path, ...]:
+    folders = []
+    if home is not None and (home / "prompts").is_dir():
+        folders.append(home / "prompts")
+    folders.append(asset_dir("prompts"))
+    return tuple(folders)
+
+
+def prompt_version(home: Path | None = None) -> str:
+    env = _environment(prompt_folders(home))
+    digest = hashlib.sha1()
+    for name in TEMPLATES:
+        source, _, _ = env.loader.get_source(env, name)
+        digest.update(source.encode())
+    return "grade-" + digest.hexdigest()[:8]
+
+
+def build_prompt(
+    question_id: str,
+    question: str,
+    hint: str,
+    rubric: Rubric,
+    answer: str,
+    tag: str | None = None,
+    home: Path | None = None,
+) -> Prompt:
+    tag = tag or new_tag()
+    env = _environment(prompt_folders(home))
+    criteria = rubric.all_criteria
+    context = {
+        "tag": tag,
+        "question_id": question_id,
+        "question": question,
+        "hint": hint,
+        "criteria": criteria,
+        "criterion_ids": [c.id for c in criteria],
+        "mistakes": rubric.mistakes,
+        "reference_answer": rubric.reference_answer,
+        "answer": fence_answer(answer, tag),
+    }
+    system = env.get_template("grade_system.j2").render(context)
+    user = env.get_template("grade_user.j2").render(context)
+    return Prompt(system=system, user=user, version=prompt_version(home))
+
+
+def response_schema(rubric: Rubric) -> dict:
+    """JSON schema of the reply; criterion ids are pinned to the rubric's own ids."""
+    ids = [c.id for c in rubric.all_criteria]
+    criterion = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "enum": ids},
+            "evidence": {"type": "string"},
+            "verdict": {"type": "string", "enum": ["met", "partial", "missed"]},
+            "score": {"type": "number", "minimum": 0, "maximum": 10},
+            "comment": {"type": "string"},
+        },
+        "required": ["id", "evidence", "verdict", "score", "comment"],
+        "additionalProperties": False,
+    }
+    strings = {"type": "array", "items": {"type": "string"}}
+    return {
+        "type": "object",
+        "properties": {
+            "criteria": {"type": "array", "items": criterion, "minItems": len(ids), "maxItems": len(ids)},
+            "wrong_claims": strings,
+            "strengths": strings,
+            "missing": strings,
+            "feedback": {"type": "string"},
+            "better_answer": {"type": "string"},
+            "follow_up": {"type": "string"},
+            "injection_suspected": {"type": "boolean"},
+            "off_topic": {"type": "boolean"},
+            "holistic_score": {"type": "number", "minimum": 0, "maximum": 10},
+        },
+        "required": [
+            "criteria",
+            "wrong_claims",
+            "strengths",
+            "missing",
+            "feedback",
+            "better_answer",
+            "follow_up",
+            "injection_suspected",
+            "off_topic",
+            "holistic_score",
+        ],  # fmt: skip
+        "additionalProperties": False,
+    }

@@ -1,0 +1,230 @@
+"""SQLite storage: ordered named migrations, sessions, turns and every grade ever given."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from interviewer.errors import InterviewerError, NotFoundError
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _run(db: sqlite3.Connection, script: str) -> None:
+    """Statements one by one: executescript() would commit the migration's transaction half-way."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _m001_initial(db: sqlite3.Connection) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE IF NOT EXISTS sessions (
+            id TEXT PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL,              -- active | finished
+            mode TEXT NOT NULL,                -- practice | interview
+            settings_json TEXT NOT NULL,       -- public settings, never a secret
+            plan_json TEXT NOT NULL            -- the question refs, in order
+        );
+        CREATE TABLE IF NOT EXISTS turns (
+            id INTEGER PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES sessions(id),
+            idx INTEGER NOT NULL,
+            question_ref TEXT NOT NULL,
+            question_json TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            answered_at TEXT NOT NULL,
+            duration_s REAL,
+            hint_used INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (session_id, idx)
+        );
+        CREATE TABLE IF NOT EXISTS grades (
+            id INTEGER PRIMARY KEY,
+            turn_id INTEGER NOT NULL REFERENCES turns(id),
+            created_at TEXT NOT NULL,
+            status TEXT NOT NULL,              -- graded | ungraded
+            score REAL,
+            grader_kind TEXT,
+            model TEXT,
+            grade_json TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS grades_turn ON grades(turn_id);
+        CREATE INDEX IF NOT EXISTS turns_question ON turns(question_ref);
+        """,
+    )
+
+
+MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
+    ("001_initial", _m001_initial),
+]
+
+
+def new_session_id() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+class Store:
+    """One database. Safe to share between the session thread and grading threads."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        try:
+            self.db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA busy_timeout=30000")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.lock = threading.RLock()
+            self.migrate()
+        except sqlite3.DatabaseError as exc:
+            raise InterviewerError(
+                f"{path}: cannot open the database ({exc}); move it aside or set INTERVIEWER_HOME"
+            ) from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def migrate(self) -> None:
+        with self.lock:
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            done = {r[0] for r in self.db.execute("SELECT name FROM migrations")}
+            for name, fn in MIGRATIONS:
+                if name in done:
+                    continue
+                self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    if self.db.execute("SELECT 1 FROM migrations WHERE name=?", (name,)).fetchone() is None:
+                        fn(self.db)
+                        self.db.execute("INSERT INTO migrations VALUES (?, ?)", (name, now()))
+                    self.db.execute("COMMIT")
+                except BaseException:
+                    self.db.execute("ROLLBACK")
+                    raise
+
+    def _write(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+        with self.lock:
+            return self.db.execute(sql, params)
+
+    # ------------------------------------------------------------ sessions
+
+    def create_session(self, mode: str, settings: dict[str, Any], plan: list[str]) -> str:
+        sid = new_session_id()
+        self._write(
+            "INSERT INTO sessions (id, started_at, status, mode, settings_json, plan_json) VALUES (?, ?, 'active', ?, ?, ?)",
+            (sid, now(), mode, json.dumps(settings, ensure_ascii=False), json.dumps(plan)),
+        )
+        return sid
+
+    def finish_session(self, sid: str) -> None:
+        self._write("UPDATE sessions SET status='finished', finished_at=? WHERE id=?", (now(), sid))
+
+    def session(self, sid: str) -> sqlite3.Row:
+        with self.lock:
+            row = self.db.execute("SELECT * FROM sessions WHERE id=?", (sid,)).fetchone()
+            if row is None:
+                rows = self.db.execute("SELECT * FROM sessions WHERE id LIKE ?", (f"%{sid}%",)).fetchall()
+                if len(rows) == 1:
+                    row = rows[0]
+        if row is None:
+            raise NotFoundError(f"no session {sid!r}; run 'interviewer sessions' to list them")
+        return row
+
+    def last_session_id(self, unfinished: bool = False) -> str:
+        sql = "SELECT id FROM sessions" + (" WHERE status != 'finished'" if unfinished else "")
+        with self.lock:
+            row = self.db.execute(sql + " ORDER BY started_at DESC, rowid DESC LIMIT 1").fetchone()
+        if row is None:
+            what = "unfinished session" if unfinished else "session"
+            raise NotFoundError(f"no {what} yet; start one with 'interviewer start'")
+        return row["id"]
+
+    def sessions(self) -> list[dict[str, Any]]:
+        with self.lock:
+            rows = self.db.execute(
+                """SELECT s.*, COUNT(t.id) AS answered FROM sessions s LEFT JOIN turns t ON t.session_id = s.id
+                   GROUP BY s.id ORDER BY s.started_at DESC, s.rowid DESC"""
+            ).fetchall()
+        return [dict(r) for r in rows]
+
+    # ------------------------------------------------------------ turns and grades
+
+    def add_turn(
+        self,
+        sid: str,
+        idx: int,
+        question_ref: str,
+        question: dict[str, Any],
+        answer: str,
+        duration_s: float | None = None,
+        hint_used: bool = False,
+    ) -> int:
+        """Commit an answer (before it is graded). Returns the turn id."""
+        cur = self._write(
+            """INSERT INTO turns (session_id, idx, question_ref, question_json, answer, answered_at, duration_s, hint_used)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                sid,
+                idx,
+                question_ref,
+                json.dumps(question, ensure_ascii=False),
+                answer,
+                now(),
+                duration_s,
+                int(hint_used),
+            ),
+        )
+        return cur.lastrowid
+
+    def add_grade(self, turn_id: int, grade: dict[str, Any]) -> int:
+        cur = self._write(
+            "INSERT INTO grades (turn_id, created_at, status, score, grader_kind, model, grade_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                turn_id,
+                now(),
+                grade["status"],
+                grade.get("score"),
+                grade.get("grader", {}).get("kind"),
+                grade.get("grader", {}).get("model"),
+                json.dumps(grade, ensure_ascii=False),
+            ),
+        )
+        return cur.lastrowid
+
+    def turns(self, sid: str) -> list[dict[str, Any]]:
+        """The session's turns in order, each with its latest grade (or None) and the number of grades."""
+        with self.lock:
+            rows = self.db.execute(
+                """SELECT t.*,
+                     (SELECT grade_json FROM grades g WHERE g.turn_id = t.id ORDER BY g.id DESC LIMIT 1) AS grade_json,
+                     (SELECT COUNT(*) FROM grades g WHERE g.turn_id = t.id) AS grade_count
+                   FROM turns t WHERE t.session_id = ? ORDER BY t.idx""",
+                (sid,),
+            ).fetchall()
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["question"] = json.loads(d.pop("question_json"))
+            gj = d.pop("grade_json")
+            d["grade"] = json.loads(gj) if gj else None
+            d["hint_used"] = bool(d["hint_used"])
+            out.append(d)
+        return out
+
+    def integrity_ok(self) -> bool:
+        with self.lock:
+            return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -1,0 +1,25 @@
+"""Score arithmetic over a session's turns. Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def summarize(turns: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean score over graded turns, overall and by section; ungraded turns are counted, never scored 0."""
+    graded = [t for t in turns if t.get("grade") and t["grade"].get("status") == "graded"]
+    by_section: dict[str, list[float]] = {}
+    for t in graded:
+        by_section.setdefault(t["question"]["section"], []).append(t["grade"]["score"])
+
+    def mean(xs):
+        return round(sum(xs) / len(xs), 1) if xs else None
+
+    return {
+        "score": mean([t["grade"]["score"] for t in graded]),
+        "max_score": 10.0,
+        "answered": len(turns),
+        "graded": len(graded),
+        "ungraded": len(turns) - len(graded),
+        "by_section": {s: mean(v) for s, v in by_section.items()},
+    }

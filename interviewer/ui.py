@@ -1,0 +1,213 @@
+"""Terminal rendering and answer input. Questions and feedback on stdout; prompts, spinners and notes on stderr."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from typing import IO, Any
+
+from interviewer.bank import Question
+from interviewer.grading.models import Grade
+from interviewer.session import Response
+
+COMMANDS = (":hint", ":skip", ":quit", ":edit")
+
+
+def use_color(stream: IO) -> bool:
+    return not os.environ.get("NO_COLOR") and hasattr(stream, "isatty") and stream.isatty()
+
+
+class Style:
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+
+    def __call__(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.enabled else text
+
+    def bold(self, t: str) -> str:
+        return self(t, "1")
+
+    def dim(self, t: str) -> str:
+        return self(t, "2")
+
+    def score(self, value: float | None) -> str:
+        if value is None:
+            return self("ungraded", "33")
+        code = "32" if value >= 7 else "33" if value >= 4 else "31"
+        return self(f"{value:.1f}/10", "1;" + code)
+
+
+def tag_line(q: Question) -> str:
+    parts = [q.section, q.difficulty or "-", f"freq {q.frequency or '-'}"]
+    return " · ".join(parts)
+
+
+def format_grade(grade: Grade, style: Style, verbose: bool = True) -> list[str]:
+    lines = [f"Score: {style.score(grade.score)}" + (f"  [{', '.join(grade.flags)}]" if grade.flags else "")]
+    if grade.status != "graded":
+        lines.append(f"Not graded: {grade.error}. Grade it later with 'interviewer regrade'.")
+        return lines
+    for c in grade.criteria:
+        mark = {"met": "✔", "partial": "◐", "missed": "✘"}.get(c.verdict, "?")
+        lines.append(
+            f"  {mark} {c.name} ({c.score:.1f}/10, weight {c.weight:g})"
+            + (f" — {c.comment}" if c.comment else "")
+        )
+    if verbose:
+        if grade.feedback:
+            lines.append(f"Feedback: {grade.feedback}")
+        if grade.better_answer:
+            lines.append("A stronger answer would cover:")
+            lines += ["  " + ln for ln in grade.better_answer.strip().splitlines()]
+        if grade.follow_up:
+            lines.append(f"Follow-up to think about: {grade.follow_up}")
+    return lines
+
+
+class Spinner:
+    """A spinner on stderr while a grade is on its way; nothing when stderr is not a terminal."""
+
+    def __init__(self, stream: IO, label: str):
+        self.stream, self.label = stream, label
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self):
+        if use_color(self.stream):
+            self.thread = threading.Thread(target=self._spin, daemon=True)
+            self.thread.start()
+        return self
+
+    def _spin(self):
+        started = time.monotonic()
+        for frame in itertools.cycle("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"):
+            if self.stop.wait(0.1):
+                break
+            self.stream.write(f"\r{frame} {self.label} {time.monotonic() - started:.0f}s")
+            self.stream.flush()
+        self.stream.write("\r\x1b[K")
+        self.stream.flush()
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        if self.thread:
+            self.thread.join()
+
+
+class TextReporter:
+    def __init__(self, out: IO = sys.stdout, err: IO = sys.stderr, quiet: bool = False):
+        self.out, self.err, self.quiet = out, err, quiet
+        self.style = Style(use_color(out))
+
+    def _print(self, *lines: str) -> None:
+        if self.quiet:
+            return
+        for line in lines:
+            print(line, file=self.out)
+        self.out.flush()
+
+    def question(self, q: Question, index: int, total: int) -> None:
+        self._print("", self.style.bold(f"Question {index + 1}/{total} [{q.id}] {tag_line(q)}"), q.text)
+
+    def grading(self, q: Question | None):
+        if self.quiet:
+            return contextlib.nullcontext()
+        return Spinner(self.err, "grading…")
+
+    def feedback(self, q: Question, grade: Grade) -> None:
+        self._print(self.style.dim(f"— [{q.id}] {q.text[:60]}"), *format_grade(grade, self.style))
+
+    def note(self, message: str) -> None:
+        print(message, file=self.err)
+
+    def summary(self, session_id: str, turns: list[dict], summary: dict, finished: bool) -> None:
+        s = self.style
+        lines = ["", s.bold(f"Session {session_id} " + ("finished" if finished else "unfinished"))]
+        lines.append(
+            f"Total: {s.score(summary['score'])}  ({summary['graded']} graded, {summary['ungraded']} ungraded)"
+        )
+        for section, score in summary["by_section"].items():
+            lines.append(f"  {section}: {s.score(score)}")
+        if summary["ungraded"]:
+            lines.append(f"Grade the rest later with: interviewer regrade {session_id}")
+        lines.append(f"Export: interviewer export {session_id} --format md")
+        self._print(*lines)
+
+
+def edit_in_editor(initial: str = "") -> str:
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    with tempfile.NamedTemporaryFile("w+", suffix=".md", delete=False, encoding="utf-8") as f:
+        f.write(initial)
+        path = f.name
+    try:
+        subprocess.run([*editor.split(), path], check=False)
+        with open(path, encoding="utf-8") as f:
+            return f.read().strip()
+    finally:
+        os.unlink(path)
+
+
+class InteractiveSource:
+    """Multi-line answers with prompt_toolkit: Esc+Enter or Ctrl-D submits; `:hint`, `:skip`, `:quit`, `:edit`."""
+
+    def __init__(self, err: IO = sys.stderr):
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.key_binding import KeyBindings
+
+        kb = KeyBindings()
+
+        @kb.add("enter")
+        def _(event):
+            buf = event.current_buffer
+            if buf.text.strip() in COMMANDS:
+                buf.validate_and_handle()
+            else:
+                buf.insert_text("\n")
+
+        @kb.add("escape", "enter")
+        @kb.add("c-d")
+        def _(event):
+            event.current_buffer.validate_and_handle()
+
+        self.err = err
+        self.session = PromptSession(
+            multiline=True,
+            key_bindings=kb,
+            bottom_toolbar="Esc+Enter or Ctrl-D: submit · :hint :skip :quit :edit (Enter)",
+        )
+
+    def ask(self, question: Question, index: int, total: int) -> Response:
+        hint_used = False
+        default = ""
+        started = time.monotonic()
+        while True:
+            try:
+                text = self.session.prompt("> ", default=default)
+            except EOFError:
+                return Response(kind="quit")
+            cmd = text.strip()
+            if cmd == ":hint":
+                hint_used = True
+                print(f"Hint: {question.hint or '(this question has no hint)'}", file=self.err)
+                continue
+            if cmd == ":skip":
+                return Response(kind="skip", hint_used=hint_used, duration_s=time.monotonic() - started)
+            if cmd == ":quit":
+                return Response(kind="quit")
+            if cmd == ":edit":
+                default = edit_in_editor("")
+                continue
+            return Response(
+                kind="answer", text=text.strip(), hint_used=hint_used, duration_s=time.monotonic() - started
+            )
+
+
+def render_kv(rows: list[tuple[str, Any]]) -> str:
+    width = max((len(k) for k, _ in rows), default=0)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)
