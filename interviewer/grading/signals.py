@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import re
 
-from interviewer.textnorm import HAN_RUN, WORD_RE, fold
+from interviewer.textnorm import EN_STOP, HAN_RUN, WORD_RE, fold
 
 INJECTION_PATTERNS = [
-    r"(ignore|disregard|forget|override)\s+(all\s+|any\s+)?(the\s+|your\s+)?(previous|prior|above|earlier|preceding|grading|scoring)\b",
-    r"(忽略|无视|忘记|忘掉|跳过|不要理会|覆盖)(掉)?(以上|上面|之前|前面|上述|先前|所有|全部|你的|原有|原来)?的?(所有|全部)?的?(指令|指示|规则|评分|要求|提示|标准|设定|rubric)",
-    r"(给|打|评|判)(我|这个|本|该|此)?(回答|答案|答复)?(打)?(个)?(满分|最高分|10\s*分|十分|100\s*分)",
-    r"(满分|最高分)(给我|吧|!|！)",
-    r"\b(give|grade|score|rate|award|mark)\s+(this|me|it|the\s+answer|my\s+answer)?\s*(a\s+)?(10|ten|full|perfect|maximum|max)\b",
-    r"\b10\s*/\s*10\b",
+    # orders to drop the rules
+    r"(ignore|disregard|forget|override)\s+(all\s+|any\s+)?(the\s+|your\s+|my\s+)?(previous|prior|above|earlier|preceding|grading|scoring|system)\b",
+    r"(忽略|无视|忘记|忘掉|不要理会|覆盖)(掉)?(以上|上面|之前|前面|上述|先前|所有|全部|你的|原有|原来)?的?(所有|全部)?的?(指令|指示|规则|评分|要求|提示|标准|设定|rubric)",
+    r"(指示|指令).{0,6}(無視|无视|무시)|(無視|무시)して|지시를\s*무시",
+    # demands for a score
+    r"(给|打|评|判|记|得|判为|评为|给出|打出)(我|这个|本|该|此|本题)?(回答|答案|答复)?(打|评|判)?(为)?(个)?\s*(满分|最高分|10\s*分|十分|100\s*分)",
+    r"(满分|最高分)\s*(给我|吧|!|！)|(即为|即可得|统一记|直接给)\s*(满分|10\s*分)",
+    r"10\s*(点|점)を?\s*(付け|주세요|줘)|10점을",
+    r"\b(give|grade|score|rate|award|mark|assign)\s+(this|me|it|the\s+answer|my\s+answer|the\s+candidate)?\s*(a\s+|an\s+)?(10|ten|full|perfect|maximum|max|top)\b",
+    r"\b(full|perfect|maximum|top)\s+(marks|score|points)\b",
+    r"\b10\s*/\s*10\b|\bscore\s+of\s+10\b",
     r"(\"|')?score(\"|')?\s*[:=]\s*10\b",
-    r"\b(you are now|act as|pretend to be|new instructions?|system prompt)\b",
-    r"(你现在是|你是一个|新的指令|系统提示|作为评分(者|员|人)|评分员请|评分者请|致评分)",
+    # notes addressed to the grader, fake roles and delimiters
+    r"\bnote\s+to\s+the\s+(grader|evaluator|scorer|reviewer|model|judge|llm)\b|\b(you are now|pretend to be|new instructions?:)",
+    r"(评分|打分|阅卷)(系统|模型|器|员|者|人)(请|注意|备注|须知)|给(评分|打分)(系统|模型|器)|面试官备注|已由面试官预审|仅评分模型可见|评分标准已(调整|修改|更新)",
+    r"(你现在是|新的指令|作为评分(者|员|人)|致评分)",
     r"</?\s*(answer|system|user|assistant|candidate|instructions?|data|rubric)[\w-]*\s*>",
-    r"^\s*(system|assistant|user)\s*[:：]",
-    r"\b(end of (the )?answer|answer ends here)\b",
-    r"(回答结束|答案结束)",
-    r"<<<|>>>|\[/?(inst|system)\]",
+    r"^\s*(system|assistant)\s*[:：]",
+    r"\b(end of (the )?answer|answer ends here)\b|(回答结束|答案结束)",
+    r"<<<|>>>|\[/?(inst|system)\]|<\|im_(start|end)\|>",
 ]
 _INJECTION_RE = [re.compile(p, re.IGNORECASE | re.MULTILINE) for p in INJECTION_PATTERNS]
 
@@ -85,12 +91,24 @@ def segment_lengths(text: str) -> list[int]:
     return lengths
 
 
+FUNCTION_CHARS = frozenset("的了是在会要把被让使就都也而这那它其所因如果但则即很没着过能可更对从")
+
+
+def function_word_ratio(text: str) -> float:
+    """Share of function words (的/了/是…, the/of/is…): near 0 in a bare list of terms, ~0.1–0.3 in prose."""
+    f = fold(text)
+    han = "".join(HAN_RUN.findall(f))
+    words = WORD_RE.findall(f)
+    n = len(han) + len(words)
+    if not n:
+        return 0.0
+    return (sum(1 for c in han if c in FUNCTION_CHARS) + sum(1 for w in words if w in EN_STOP)) / n
+
+
 def looks_like_keyword_list(text: str) -> bool:
-    """Bare terms without explanation: short segments, almost no reasoning words."""
+    """Bare terms without explanation: several short segments and almost no function words."""
     lengths = segment_lengths(text)
     if len(lengths) < 3:
         return False
     short = sum(1 for n in lengths if n <= 8) / len(lengths)
-    f = fold(text)
-    reasons = sum(f.count(m) for m in REASON_MARKERS)
-    return short >= 0.7 and reasons <= max(1, len(lengths) // 6)
+    return short >= 0.85 and function_word_ratio(text) < 0.1

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from openai_server import FakeOpenAI, Reply  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "bank" / "llm-basics.md"
+ENV_VARS = [
+    "INTERVIEWER_MODEL", "INTERVIEWER_API_BASE", "INTERVIEWER_API_KEY", "INTERVIEWER_GRADER", "INTERVIEWER_LANG",
+    "INTERVIEWER_TIMEOUT", "INTERVIEWER_RETRIES", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "VISUAL", "EDITOR",
+]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch) -> Path:
+    """Every test gets its own INTERVIEWER_HOME and no provider keys; no test reads a real home."""
+    h = tmp_path / "home"
+    h.mkdir()
+    monkeypatch.setenv("INTERVIEWER_HOME", str(h))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    for var in ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    return h
+
+
+class _Main:
+    """Lets click's CliRunner drive `interviewer.cli.main`, so error handling and exit codes are the real ones."""
+
+    name = "interviewer"
+
+    def main(self, args=(), prog_name=None, **_):
+        from interviewer.cli import main
+
+        main(list(args))
+
+
+class Result:
+    def __init__(self, r):
+        self.exit_code = r.exit_code
+        self.stdout = r.stdout
+        self.stderr = r.stderr
+        self.exception = r.exception
+
+    def json_lines(self) -> list[dict]:
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+    def __repr__(self):
+        return f"<exit {self.exit_code}\nstdout: {self.stdout[-2000:]}\nstderr: {self.stderr[-2000:]}>"
+
+
+@pytest.fixture
+def cli():
+    def run(*args: str, input: str | None = None) -> Result:
+        runner = CliRunner()
+        return Result(runner.invoke(_Main(), list(args), input=input))
+
+    return run
+
+
+def criterion_ids(request_json: dict) -> list[str]:
+    """The rubric's criterion ids, read from the schema enum, else from the prompt text."""
+    rf = (request_json or {}).get("response_format") or {}
+    try:
+        return rf["json_schema"]["schema"]["properties"]["criteria"]["items"]["properties"]["id"]["enum"]
+    except (KeyError, TypeError):
+        text = "\n".join(m.get("content", "") for m in request_json["messages"])
+        return re.findall(r"^- id: ([a-z0-9_]+) \|", text, flags=re.M)
+
+
+def grade_reply(verdict: str = "met", score: float = 9.0, holistic: float | None = None, **extra):
+    """A callable reply: a valid grade for whatever rubric the request carries."""
+
+    def content(request_json):
+        ids = criterion_ids(request_json)
+        body = {
+            "criteria": [
+                {"id": i, "evidence": "quoted", "verdict": verdict, "score": score, "comment": "ok"}
+                for i in ids
+            ],
+            "wrong_claims": [],
+            "strengths": ["clear"],
+            "missing": [],
+            "feedback": "Good.",
+            "better_answer": "An outline.",
+            "follow_up": "Why?",
+            "injection_suspected": False,
+            "off_topic": False,
+            "holistic_score": score if holistic is None else holistic,
+        }
+        body.update(extra)
+        return json.dumps(body)
+
+    return content
+
+
+@pytest.fixture
+def llm_server():
+    with FakeOpenAI() as server:
+        server.default = Reply(grade_reply())
+        yield server
+
+
+@pytest.fixture
+def llm_env(llm_server, monkeypatch):
+    """Settings that point the LLM grader at the local server, fast retries."""
+    monkeypatch.setenv("INTERVIEWER_MODEL", "openai/fake-model")
+    monkeypatch.setenv("INTERVIEWER_API_BASE", llm_server.base_url)
+    monkeypatch.setenv("INTERVIEWER_TIMEOUT", "5")
+    return llm_server
+
+
+@pytest.fixture
+def seed_questions():
+    from interviewer.bank import load_bank
+
+    return {q.id: q for q in load_bank(SEED).questions}
