@@ -562,7 +562,8 @@ def main(argv: list[str] | None = None) -> None:
     """Run the app; an expected failure prints one line on stderr and exits with its code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)  # returns the code of a typer.Exit
+        sys.exit(code if isinstance(code, int) else 0)
     except InterviewerError as exc:
         if debug:
             raise
@@ -571,8 +572,6 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         typer.echo("\nInterrupted.", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
     except Exception as exc:
         import click
 

@@ -101,8 +101,8 @@ class Spinner:
 
 
 class TextReporter:
-    def __init__(self, out: IO = sys.stdout, err: IO = sys.stderr, quiet: bool = False):
-        self.out, self.err, self.quiet = out, err, quiet
+    def __init__(self, out: IO | None = None, err: IO | None = None, quiet: bool = False):
+        self.out, self.err, self.quiet = out or sys.stdout, err or sys.stderr, quiet
         self.style = Style(use_color(out))
 
     def _print(self, *lines: str) -> None:
@@ -156,7 +156,7 @@ def edit_in_editor(initial: str = "") -> str:
 class InteractiveSource:
     """Multi-line answers with prompt_toolkit: Esc+Enter or Ctrl-D submits; `:hint`, `:skip`, `:quit`, `:edit`."""
 
-    def __init__(self, err: IO = sys.stderr):
+    def __init__(self, err: IO | None = None):
         from prompt_toolkit import PromptSession
         from prompt_toolkit.key_binding import KeyBindings
 
@@ -175,7 +175,7 @@ class InteractiveSource:
         def _(event):
             event.current_buffer.validate_and_handle()
 
-        self.err = err
+        self.err = err or sys.stderr
         self.session = PromptSession(
             multiline=True,
             key_bindings=kb,
@@ -187,6 +187,9 @@ class InteractiveSource:
         default = ""
         started = time.monotonic()
         while True:
+            print(
+                "Your answer (Esc+Enter or Ctrl-D to submit; :hint :skip :quit :edit + Enter):", file=self.err
+            )
             try:
                 text = self.session.prompt("> ", default=default)
             except EOFError:

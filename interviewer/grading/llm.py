@@ -116,6 +116,9 @@ def classify(exc: Exception) -> CallError:
         return CallError("not_found", detail)
     if isinstance(exc, lit.BadRequestError) or status in (400, 422):
         return CallError("bad_request", detail)
+    if "connection error" in detail.lower() or "connect" in type(exc.__cause__ or exc).__name__.lower():
+        # litellm reports a refused or dropped connection as a server error; the user's fix differs.
+        return CallError("connection", detail)
     if isinstance(exc, lit.InternalServerError | lit.ServiceUnavailableError) or (status and status >= 500):
         return CallError("server", detail, _retry_after(exc))
     if isinstance(exc, lit.APIConnectionError):

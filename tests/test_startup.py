@@ -1,0 +1,95 @@
+"""Start-up stays light: litellm (seconds to import) is never loaded for help, bank, offline grading or exports."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+PROBE = """
+import sys
+from interviewer.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+heavy = sorted(m for m in ("litellm", "openai", "tiktoken") if m in sys.modules)
+print("HEAVY=" + ",".join(heavy), file=sys.stderr)
+"""
+
+
+def run_probe(*args, home, stdin=None):
+    env = {**os.environ, "INTERVIEWER_HOME": str(home), "NO_COLOR": "1"}
+    r = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=stdin,
+        cwd=ROOT,
+        timeout=60,
+    )
+    heavy = [ln for ln in r.stderr.splitlines() if ln.startswith("HEAVY=")]
+    return r, heavy[-1][len("HEAVY=") :] if heavy else None
+
+
+def test_import_cli_does_not_import_litellm():
+    code = "import sys, interviewer.cli; print('litellm' in sys.modules, 'openai' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT).stdout
+    assert out.strip() == "False False"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["bank", "list"],
+        ["bank", "show", "2.1"],
+        ["rubric", "show", "2.1"],
+        ["grade", "-q", "2.1", "-a", "QK^T 除以根号 d_k 再 softmax"],
+        ["sessions"],
+        ["config", "show"],
+    ],
+)
+def test_commands_that_need_no_model_never_import_litellm(args, home):
+    r, heavy = run_probe(*args, home=home)
+    assert r.returncode == 0, r.stderr
+    assert heavy == ""
+
+
+def test_offline_session_and_export_never_import_litellm(home, tmp_path):
+    answers = tmp_path / "a.txt"
+    answers.write_text("并行计算\n---\n不知道\n", encoding="utf-8")
+    r, heavy = run_probe("start", "-n", "2", "--answers", str(answers), home=home)
+    assert r.returncode == 0, r.stderr
+    assert heavy == ""
+    r, heavy = run_probe("export", "--last", "--format", "html", home=home)
+    assert r.returncode == 0 and heavy == ""
+
+
+def test_python_dash_m_and_version():
+    r = subprocess.run(
+        [sys.executable, "-m", "interviewer", "--version"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert r.returncode == 0 and r.stdout.startswith("interviewer ")
+
+
+def test_every_command_has_help_with_an_example_and_is_in_the_readme():
+    import typer.main
+
+    from interviewer.cli import app
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    group = typer.main.get_command(app)
+    names = []
+    for name, cmd in group.commands.items():
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            names += [(f"{name} {sub}", c) for sub, c in subs.items()]
+        else:
+            names.append((name, cmd))
+    for name, cmd in names:
+        assert cmd.help and cmd.help.strip(), name
+        assert "xample" in cmd.help or name in ("config show",), name
+        assert f"interviewer {name}" in readme, name
