@@ -12,6 +12,7 @@ from interviewer.errors import AnswersError
 class ScriptedAnswer:
     answer: str
     question_id: str | None = None
+    line: int | None = None
 
 
 def parse_answers(text: str, path: str = "<answers>") -> list[ScriptedAnswer]:
@@ -34,21 +35,28 @@ def parse_answers(text: str, path: str = "<answers>") -> list[ScriptedAnswer]:
     return answers
 
 
+def load_json_line(line: str, path, lineno: int):
+    """One JSONL line, or an AnswersError naming the file and line (also for absurdly nested input)."""
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise AnswersError(path, lineno, f"invalid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise AnswersError(path, lineno, "invalid JSON: nested too deeply") from None
+
+
 def _parse_jsonl(text: str, path: str) -> list[ScriptedAnswer]:
     out = []
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise AnswersError(path, lineno, f"invalid JSON: {exc.msg}") from None
+        obj = load_json_line(line, path, lineno)
         if not isinstance(obj, dict) or not isinstance(obj.get("answer"), str):
             raise AnswersError(path, lineno, 'each line needs a string "answer"')
         qid = obj.get("question_id")
         if qid is not None and not isinstance(qid, str):
             raise AnswersError(path, lineno, '"question_id" must be a string')
-        out.append(ScriptedAnswer(obj["answer"], qid))
+        out.append(ScriptedAnswer(obj["answer"], qid, lineno))
     if not out:
         raise AnswersError(path, None, "no answers found")
     return out

@@ -37,7 +37,10 @@ TAG_NAMES = {
 }
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 ITEM_RE = re.compile(r"^\s{0,3}(\d+)[.)、]\s*(.*)$")
-TAG_RE = re.compile(r"\[\s*([^\]:：]+?)\s*[:：]\s*([^\]]*?)\s*\]")
+TAG_RE = re.compile(r"\[\s*([^\[\]:：]+?)\s*[:：]\s*([^\[\]]*?)\s*\]")
+UNCLOSED_TAG_RE = re.compile(
+    r"\[\s*(频率|freq|frequency|难度|difficulty|diff|id)\s*[:：][^\]\[]*(\[|$)", re.IGNORECASE
+)
 HINT_RE = re.compile(r"(?:提示|hint)\s*[:：]", re.IGNORECASE)
 
 
@@ -136,6 +139,9 @@ def _normalise_tag(path: str, line: int, name: str, value: str) -> tuple[str, st
 def parse_item(path: str, line: int, body: str) -> dict:
     """Split an item's text into tags, question and hint."""
     tags: dict[str, str] = {}
+    unclosed = UNCLOSED_TAG_RE.search(body)
+    if unclosed:
+        raise BankError(path, line, f"unclosed tag {unclosed.group(0)[:20]!r}: close it with ']'")
     rest = body
     while True:
         m = TAG_RE.match(rest.lstrip())
@@ -236,11 +242,17 @@ def parse_toml(text: str, path: str = "<bank>", name: str = "bank", lang: str = 
         raise BankError(path, int(m.group(1)) if m else None, f"invalid TOML: {exc}") from None
     bank = Bank(name=name, path=path, lang=lang, title=str(data.get("title", "")))
     seen: set[str] = set()
-    for sidx, sec in enumerate(data.get("sections", []), 1):
+    sections = data.get("sections", [])
+    if not isinstance(sections, list) or not all(isinstance(x, dict) for x in sections):
+        raise BankError(path, None, "'sections' must be an array of tables: [[sections]]")
+    for sidx, sec in enumerate(sections, 1):
+        questions = sec.get("questions", [])
+        if not isinstance(questions, list) or not all(isinstance(x, dict) for x in questions):
+            raise BankError(path, None, f"section {sidx}: 'questions' must be an array of tables")
         sname = str(sec.get("name", "")).strip()
         if not sname:
             raise BankError(path, None, f"section {sidx} has no name")
-        for num, q in enumerate(sec.get("questions", []), 1):
+        for num, q in enumerate(questions, 1):
             text = str(q.get("text", "")).strip()
             if not text:
                 raise BankError(path, None, f"question {sidx}.{num} has no text")

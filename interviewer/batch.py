@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from interviewer.answers import load_json_line
 from interviewer.bank import Question, QuestionSet, read_text
 from interviewer.errors import AnswersError, NotFoundError
 from interviewer.rubric import Rubric, derive_rubric, reference_rubric, rubric_for
@@ -67,10 +67,7 @@ def read_batch(path: Path, questions: QuestionSet, home: Path | None) -> list[Ba
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise AnswersError(path, lineno, f"invalid JSON: {exc.msg}") from None
+        obj = load_json_line(line, path, lineno)
         items.append(parse_batch_line(obj, lineno, str(path), questions, home))
     if not items:
         raise AnswersError(path, None, "no lines to grade")
@@ -85,3 +82,23 @@ def grade_batch(items: list[BatchItem], grader, concurrency: int = 8) -> Iterato
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         yield from pool.map(one, items)
+
+
+def read_calibration(
+    path: Path, questions: QuestionSet, home: Path | None
+) -> list[tuple[BatchItem, float, str]]:
+    """Graded examples: a batch line plus a human `score` (0–10) and an optional `level`."""
+    text = read_text(path, AnswersError)
+    out = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        obj = load_json_line(line, path, lineno)
+        item = parse_batch_line(obj, lineno, str(path), questions, home)
+        score = obj.get("score")
+        if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 10:
+            raise AnswersError(path, lineno, 'needs a human "score" between 0 and 10')
+        out.append((item, float(score), str(obj.get("level", ""))))
+    if not out:
+        raise AnswersError(path, None, "no graded examples")
+    return out

@@ -136,12 +136,17 @@ def bank_validate(
 ):
     """Check bank files; a bad file gives its path, line and problem. Example: interviewer bank validate my.md"""
     from interviewer.bank import bank_files, load_bank
+    from interviewer.errors import BankError
 
     files = []
     for p in paths:
-        files += (
-            bank_files(p, "zh") + [f for f in bank_files(p, "en") if f not in files] if p.is_dir() else [p]
-        )
+        if p.is_dir():
+            found = bank_files(p, "zh") + bank_files(p, "en")
+            if not found:
+                raise BankError(p, None, "no bank files (.md or .toml) in this folder")
+            files += found
+        else:
+            files.append(p)
     for f in dict.fromkeys(files):
         b = load_bank(f)
         no_hint = [q.id for q in b.questions if not q.hint]
@@ -280,6 +285,80 @@ def grade(
         raise typer.Exit(ExitCode.FAILURE)
 
 
+@app.command()
+def calibrate(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSONL of graded examples: question_id (or question + reference/hint), answer, score."
+        ),
+    ],
+    samples: Annotated[
+        int, typer.Option("--samples", min=1, max=15, help="LLM: grade K times, take the median.")
+    ] = 1,
+    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Parallel grades.")] = 8,
+    worst: Annotated[int, typer.Option("--worst", min=0, help="How many worst disagreements to list.")] = 10,
+    model: ModelOpt = None,
+    api_base: BaseOpt = None,
+    grader: GraderOpt = None,
+    bank: BankOpt = None,
+    lang: LangOpt = None,
+    as_json: JsonOpt = False,
+):
+    """Measure a grader against human scores (Spearman, Pearson, QWK, MAE, bias, agreement, length bias). Example:
+    interviewer calibrate tests/data/calibration.jsonl --grader llm --model openai/gpt-4o-mini"""
+    from interviewer.batch import grade_batch, read_calibration
+    from interviewer.calibration import Example, report
+    from interviewer.core import check_llm_settings, load_questions
+    from interviewer.grading.graders import make_grader
+    from interviewer.textnorm import visible_length
+
+    settings = _settings(
+        model=model, api_base=api_base, grader=_choice(grader, ("offline", "llm"), "--grader"), lang=lang
+    )
+    check_llm_settings(settings)
+    examples = read_calibration(file, load_questions(settings, bank), settings.home)
+    results = list(
+        grade_batch([item for item, _, _ in examples], make_grader(settings, samples=samples), concurrency)
+    )
+    rows = [
+        Example(
+            human=human,
+            grader=g["score"] if g["status"] == "graded" else None,
+            length=visible_length(item.answer),
+            label=f"{item.question_id}: {' '.join(item.answer.split())[:60]}",
+            level=level,
+        )
+        for (item, human, level), g in zip(examples, results, strict=True)
+    ]
+    rep = report(rows, worst) | {
+        "grader": settings.grader_kind,
+        "model": settings.model if settings.grader_kind == "llm" else None,
+    }
+    if as_json:
+        _print_json(rep)
+        return
+    o, m = rep["overall"], rep["middle_band"]
+    typer.echo(
+        f"{rep['n']} examples, {rep['ungraded']} ungraded; grader: {rep['grader']}"
+        + (f" ({rep['model']})" if rep["model"] else "")
+    )
+    for name, a in (("overall", o), ("middle band (human 3-7)", m)):
+        if a.get("n"):
+            typer.echo(
+                f"{name:<24} n={a['n']:<4} Spearman {a['spearman']}  Pearson {a['pearson']}  QWK {a['qwk']}  "
+                f"MAE {a['mae']}  bias {a['bias']:+}  within±1 {a['within_1']:.0%}  within±2 {a['within_2']:.0%}"
+            )
+    lb = rep["length_bias"]
+    typer.echo(f"length bias: {lb['spearman_length_vs_error']} ({lb['verdict']})")
+    for level, v in rep["by_level"].items():
+        typer.echo(f"  {level:<14} n={v['n']:<4} human {v['human_mean']:<5} grader {v['grader_mean']}")
+    if rep["worst"]:
+        typer.echo("worst disagreements:")
+        for w in rep["worst"]:
+            typer.echo(f"  {w['diff']:+5.1f}  human {w['human']:<4} grader {w['grader']:<4} {w['label']}")
+
+
 # ---------------------------------------------------------------- sessions
 
 
@@ -321,7 +400,7 @@ def start(
     source = _scripted_source(answers)
     scripted_ids = [a.question_id for a in source.answers] if source else []
     if scripted_ids and all(scripted_ids):
-        plan = [questions.get(qid) for qid in scripted_ids]
+        plan = [_scripted_question(questions, a, answers) for a in source.answers]
     else:
         pool = questions.filter(section, difficulty, frequency)
         if not pool:
@@ -359,6 +438,15 @@ def resume(
     check_llm_settings(settings)
     questions = load_questions(settings, bank)
     _run_session(settings, questions, _scripted_source(answers), as_json, session_id=session_id or "")
+
+
+def _scripted_question(questions, answer, path: Path | None):
+    from interviewer.errors import AnswersError, NotFoundError
+
+    try:
+        return questions.get(answer.question_id)
+    except NotFoundError as exc:
+        raise AnswersError(path or "<stdin>", answer.line, str(exc)) from None
 
 
 def _scripted_source(answers: Path | None):
@@ -563,7 +651,6 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         code = app(args=argv, standalone_mode=False)  # returns the code of a typer.Exit
-        sys.exit(code if isinstance(code, int) else 0)
     except InterviewerError as exc:
         if debug:
             raise
@@ -573,18 +660,20 @@ def main(argv: list[str] | None = None) -> None:
         typer.echo("\nInterrupted.", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.Abort):
+        # click's exceptions (typer may bundle its own copy of click): matched by name, not by class
+        names = {c.__name__ for c in type(exc).__mro__}
+        if "Abort" in names:
             typer.echo("\nInterrupted.", err=True)
             sys.exit(int(ExitCode.INTERRUPTED))
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        if "ClickException" in names:
+            message = " ".join(exc.format_message().split())
+            hint = " (see --help)" if "UsageError" in names else ""
+            typer.echo(f"error: {message}{hint}", err=True)
+            sys.exit(getattr(exc, "exit_code", int(ExitCode.USAGE)))
         if debug:
             raise
         typer.echo(
             f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True
         )
         sys.exit(int(ExitCode.FAILURE))
-    sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)

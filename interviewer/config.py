@@ -73,6 +73,8 @@ class Settings:
 def _coerce(name: str, value: Any, typ: type, where: str) -> Any:
     if value is None:
         return None
+    if isinstance(value, bool) or (typ is str and not isinstance(value, str)):
+        raise ConfigError(where, None, f"{name} must be a {typ.__name__}, got {value!r}")
     try:
         value = typ(value)
     except (TypeError, ValueError):

@@ -291,8 +291,8 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
             raise RubricError(path, None, f"criterion {cid!r} has no key_points")
         points = []
         for j, kp in enumerate(kps, 1):
-            if not isinstance(kp, dict) or not str(kp.get("text", "")).strip():
-                raise RubricError(path, None, f"criterion {cid!r}: key point {j} has no text")
+            if not isinstance(kp, dict) or not isinstance(kp.get("text"), str) or not kp["text"].strip():
+                raise RubricError(path, None, f"criterion {cid!r}: key point {j} needs a text string")
             aliases = _require_str_list(path, f"criterion {cid!r} key point {j} aliases", kp.get("aliases"))
             explain = kp.get("explain", [])
             explain = (
@@ -313,9 +313,12 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
             )
         )
     mistakes = []
-    for i, m in enumerate(data.get("common_mistakes", []), 1):
-        if not isinstance(m, dict) or not str(m.get("text", "")).strip():
-            raise RubricError(path, None, f"common mistake {i} has no text")
+    raw_mistakes = data.get("common_mistakes", [])
+    if not isinstance(raw_mistakes, list):
+        raise RubricError(path, None, "common_mistakes must be an array of tables: [[common_mistakes]]")
+    for i, m in enumerate(raw_mistakes, 1):
+        if not isinstance(m, dict) or not isinstance(m.get("text"), str) or not m["text"].strip():
+            raise RubricError(path, None, f"common mistake {i} needs a text string")
         mistakes.append(
             Mistake(
                 text=m["text"].strip(),

@@ -144,12 +144,29 @@ def _alias_pattern(alias: str) -> re.Pattern | None:
     return None
 
 
-def contains_alias(folded: str, compacted: str, alias: str) -> bool:
+ASCII_WORD = re.compile(r"[a-z]+")
+
+
+def stem_compact(text: str) -> str:
+    """Compact text with English words stemmed: `waiting for the batches` → `waitforthebatch`."""
+    return COMPACT_DROP.sub("", ASCII_WORD.sub(lambda m: stem(m.group(0)), fold(text)))
+
+
+@lru_cache(maxsize=8192)
+def _alias_forms(alias: str) -> tuple[str, str]:
+    return compact(alias), stem_compact(alias)
+
+
+def contains_alias(folded: str, compacted: str, alias: str, stemmed: str | None = None) -> bool:
+    """Short ASCII aliases match as words; others inside the compact text, or its stemmed form when given."""
     pattern = _alias_pattern(alias)
     if pattern is not None:
         return pattern.search(folded) is not None
-    a = compact(alias)
-    return bool(a) and a in compacted
+    a, a_stem = _alias_forms(alias)
+    if len(a) < 2:  # symbols carry the alias (`*V`, `)V`): match it literally, spaces aside
+        literal = fold(alias).replace(" ", "")
+        return len(literal) >= 2 and literal in folded.replace(" ", "")
+    return a in compacted or (stemmed is not None and a_stem in stemmed)
 
 
 def find_alias(text: str, aliases: list[str]) -> str | None:

@@ -46,3 +46,17 @@ def missing_key(model: str, api_key: str | None, api_base: str | None, env=os.en
     if any(env.get(n) for n in names):
         return None
     return " or ".join(names)
+
+
+def known_secrets(api_key: str | None, env=os.environ) -> list[str]:
+    """Every key value in play: the configured one and the providers' variables."""
+    values = [api_key, env.get("INTERVIEWER_API_KEY")]
+    values += [env.get(name) for names in PROVIDER_KEYS.values() for name in names]
+    return sorted({v for v in values if v and len(v) >= 6}, key=len, reverse=True)
+
+
+def redact(text: str, secrets: list[str]) -> str:
+    """Replace any secret (some gateways echo the key in their error messages) with a mask."""
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text

@@ -163,6 +163,11 @@ class LLMGrader:
         self.structured = structured  # auto | schema | json | text
         self._mode_lock = threading.Lock()
 
+    def _redact(self, text: str) -> str:
+        from interviewer.grading.keys import known_secrets, redact
+
+        return redact(text, known_secrets(self.api_key))
+
     # ------------------------------------------------------------ checks before a session
 
     def preflight(self) -> None:
@@ -297,9 +302,9 @@ class LLMGrader:
                 grades.append(self._one(question_id, question, hint, rubric, answer))
         except CallError as err:
             hint_text = ERROR_POLICY[err.kind][1]
-            return ungraded(question_id, f"{err.kind}: {err.detail} — {hint_text}", info)
+            return ungraded(question_id, self._redact(f"{err.kind}: {err.detail} — {hint_text}"), info)
         except GraderError as err:
-            return ungraded(question_id, str(err), info)
+            return ungraded(question_id, self._redact(str(err)), info)
         return grades[0] if len(grades) == 1 else median_grade(grades)
 
 

@@ -23,10 +23,20 @@ from interviewer.grading.models import (
 )
 from interviewer.grading.signals import has_reason, injection_spans, is_negated, looks_like_keyword_list
 from interviewer.rubric import ACCURACY_ID, Criterion, KeyPoint, Rubric
-from interviewer.textnorm import compact, contains_alias, content_tokens, fold, sentences, visible_length
+from interviewer.textnorm import (
+    compact,
+    contains_alias,
+    content_tokens,
+    fold,
+    sentences,
+    stem_compact,
+    visible_length,
+)
 
 PROMPT_VERSION = "offline-1"
 BARE_CREDIT = 0.6
+FUZZY_MAX = 0.5
+FUZZY_FLOOR = 0.3
 KEYWORD_LIST_CAP = 3.0
 INJECTION_CAP = 2.0
 OFF_TOPIC_CAP = 1.0
@@ -37,11 +47,13 @@ SWITCH_HINT = "Offline grade (key-point coverage, an approximation). For a model
 class _Answer:
     """The answer split into sentences, each folded and compacted once."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, question: str = ""):
         self.text = text
+        self.question_tokens = set(content_tokens(question))
         self.sentences = sentences(text) or [text]
         self.folded = [fold(s) for s in self.sentences]
         self.compacted = [compact(s) for s in self.sentences]
+        self.stemmed = [stem_compact(s) for s in self.sentences]
         self.tokens = set(content_tokens(text))
 
 
@@ -49,8 +61,8 @@ def _hits(point: KeyPoint, ans: _Answer) -> list[int]:
     """Indices of the sentences that state the point."""
     return [
         i
-        for i, (f, c) in enumerate(zip(ans.folded, ans.compacted, strict=True))
-        if any(contains_alias(f, c, a) for a in point.aliases)
+        for i, (f, c, st) in enumerate(zip(ans.folded, ans.compacted, ans.stemmed, strict=True))
+        if any(contains_alias(f, c, a, st) for a in point.aliases)
     ]
 
 
@@ -73,6 +85,12 @@ def _point_credit(point: KeyPoint, hits: list[int], links: list[int], ans: _Answ
             best, evidence = credit, sent.strip()
         if best == 1.0:
             break
+    if best == 0.0 and FUZZY_MAX > 0:  # the point in other words: its content tokens in the answer
+        wanted = set(content_tokens(point.text)) - ans.question_tokens
+        if len(wanted) >= 3:
+            share = len(wanted & ans.tokens) / len(wanted)
+            best = FUZZY_MAX * min(1.0, max(0.0, (share - FUZZY_FLOOR) / (1 - FUZZY_FLOOR - 0.2)))
+            evidence = ""
     return best, evidence
 
 
@@ -129,7 +147,7 @@ def grade_offline(question_id: str, question_text: str, rubric: Rubric, answer: 
         flags.append("injection_suspected")
         for start, end in reversed(spans):  # instructions to the grader are not content
             text = text[:start] + " " + text[end:]
-    ans = _Answer(text)
+    ans = _Answer(text, question_text)
     keyword_list = looks_like_keyword_list(text)
     if keyword_list:
         flags.append("keyword_list")
@@ -201,7 +219,7 @@ def grade_offline(question_id: str, question_text: str, rubric: Rubric, answer: 
         flags.append("wrong_claims")
         score -= MISTAKE_PENALTY * len(mistakes)
     topical = _topicality(question_text, rubric, ans)
-    if raw_coverage_points <= 1 and coverage < 0.2 and topical < 0.15:
+    if raw_coverage_points == 0 and topical < 0.15:
         flags.append("off_topic")
         score = min(score, OFF_TOPIC_CAP)
     if keyword_list:
