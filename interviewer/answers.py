@@ -77,3 +77,10 @@ class ScriptedSource:
         item = self.answers[self.position]
         self.position += 1
         return Response(kind="answer", text=item.answer)
+
+    def ask_follow_up(self, question, follow_up: str):
+        """Follow-ups take the next scripted answer, like any question."""
+        return self.ask(question, 0, 0)
+
+    def after_feedback(self, question) -> str:
+        return "next"

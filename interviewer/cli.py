@@ -370,13 +370,23 @@ def start(
     ] = None,
     difficulty: Annotated[str | None, typer.Option("--difficulty", help="easy|medium|hard.")] = None,
     frequency: Annotated[str | None, typer.Option("--frequency", help="high|medium|low.")] = None,
-    order: Annotated[str, typer.Option("--order", help="random|bank|frequency.")] = "random",
+    order: Annotated[
+        str | None,
+        typer.Option("--order", help="smart (spaced repetition; the default once there is history)|random|bank|frequency."),
+    ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed for a repeatable random order.")] = None,
     mode: Annotated[
         str | None, typer.Option("--mode", help="practice (feedback after each answer) or interview.")
     ] = None,
     answers: Annotated[
         Path | None, typer.Option("--answers", help="Scripted answers: text with '---' lines, or JSONL.")
+    ] = None,
+    follow_ups: Annotated[
+        int | None,
+        typer.Option("--follow-ups", min=0, max=2, help="Follow-up questions per answer (default: 1 when typing, 0 scripted)."),
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", min=10, help="Seconds per question; a countdown is shown.")
     ] = None,
     model: ModelOpt = None,
     api_base: BaseOpt = None,
@@ -387,10 +397,10 @@ def start(
 ):
     """Start a mock interview. Examples:
     interviewer start -n 3 --section 2;  interviewer start --mode interview --answers my_answers.txt"""
-    from interviewer.core import check_llm_settings, load_questions
+    from interviewer.core import check_llm_settings, load_questions, open_store
     from interviewer.select import ORDERS, select_questions
 
-    _choice(order, ORDERS, "--order")
+    _choice(order, (*ORDERS, "smart"), "--order")
     settings = _settings(
         model=model, api_base=api_base, grader=_choice(grader, ("offline", "llm"), "--grader"),
         mode=_choice(mode, ("practice", "interview"), "--mode"), lang=lang,
@@ -405,13 +415,24 @@ def start(
         pool = questions.filter(section, difficulty, frequency)
         if not pool:
             raise InputError("no question matches these filters; see 'interviewer bank list'")
-        plan = select_questions(pool, n, order, seed)
+        states = open_store(settings).review_states()
+        order = order or ("smart" if states else "random")
+        if order == "smart":
+            from interviewer.review import select_smart
+
+            plan = select_smart(pool, states, n, seed=seed)
+        else:
+            plan = select_questions(pool, n, order, seed)
+    if follow_ups is None:
+        follow_ups = 0 if source is not None else 1
     session_settings = {k: v for k, v in settings.public().items() if k not in ("api_key",)} | {
         "grader_kind": settings.grader_kind,
         "n": len(plan),
         "order": order,
         "seed": seed,
         "lang": settings.lang,
+        "follow_ups": follow_ups,
+        "time_limit": time_limit,
     }
     _run_session(settings, questions, source, as_json, plan=plan, session_settings=session_settings)
 
@@ -464,6 +485,7 @@ def _scripted_source(answers: Path | None):
 
 
 def _run_session(settings, questions, source, as_json, plan=None, session_settings=None, session_id=""):
+    """Create (or pick up) a session and run it; follow-ups and the time limit come from the session's settings."""
     from interviewer.core import open_store
     from interviewer.grading.graders import make_grader
     from interviewer.session import SessionEngine
@@ -475,15 +497,17 @@ def _run_session(settings, questions, source, as_json, plan=None, session_settin
         prefetch()  # litellm's import overlaps the first question
     store = open_store(settings)
     reporter = TextReporter(quiet=as_json)
+    if plan is None and not session_id:
+        session_id = store.last_session_id(unfinished=True)
+    saved = session_settings if plan is not None else json.loads(store.session(session_id)["settings_json"])
     engine = SessionEngine(
-        store, questions, make_grader(settings), reporter, settings.home, settings.concurrency
-    )
+        store, questions, make_grader(settings), reporter, settings.home, settings.concurrency,
+        follow_ups=int(saved.get("follow_ups") or 0) if source is None or plan is not None else 0,
+    )  # fmt: skip
     if plan is not None:
         session_id = engine.create(plan, settings.mode, session_settings)
-    elif not session_id:
-        session_id = store.last_session_id(unfinished=True)
     if source is None:
-        source = InteractiveSource()
+        source = InteractiveSource(time_limit=saved.get("time_limit"))
     try:
         result = engine.run(session_id, source)
     except KeyboardInterrupt:
@@ -531,9 +555,7 @@ def regrade(
         t for t in store.turns(sid) if not only_ungraded or not t["grade"] or t["grade"]["status"] != "graded"
     ]
     futures = [
-        engine.pool.submit(
-            engine.grade_turn, t["id"], engine._question(t["question_ref"], t["question"]), t["answer"]
-        )
+        engine.pool.submit(engine.grade_turn, t, engine._question(t["question_ref"], t["question"]))
         for t in turns
     ]
     results = [f.result() for f in futures]
@@ -614,6 +636,107 @@ def export(
                 f"{output}: cannot write ({exc.strerror}); choose another -o path"
             ) from None
         typer.echo(f"Wrote {output}", err=True)
+
+
+# ---------------------------------------------------------------- progress
+
+SinceOpt = Annotated[
+    str | None,
+    typer.Option("--since", help="Only sessions started on or after DATE: 2026-03-01, a date-time, or 7d."),
+]
+ByOpt = Annotated[str, typer.Option("--by", help="Trend: average per session or per day.")]
+
+
+@app.command()
+def stats(
+    since: SinceOpt = None,
+    by: ByOpt = "session",
+    top: Annotated[
+        int, typer.Option("--top", min=1, help="How many weak criteria and questions to list.")
+    ] = 5,
+    as_json: JsonOpt = False,
+):
+    """Progress: averages overall, by section and difficulty, the trend, weakest criteria, questions to review.
+    Example: interviewer stats --since 2026-03-01"""
+    from interviewer.core import open_store
+    from interviewer.progress import TREND_BY, parse_since, read_attempts, read_sessions
+    from interviewer.progress import stats as compute_stats
+
+    _choice(by, TREND_BY, "--by")
+    cutoff = parse_since(since)
+    store = open_store(_settings())
+    rows, attempts = read_sessions(store, cutoff), read_attempts(store, cutoff)
+    st = compute_stats(rows, attempts, since=cutoff, by=by, top=top)
+    if as_json:
+        _print_json(st)
+        return
+    from interviewer.textview import Paint, render_stats
+    from interviewer.ui import use_color
+
+    sys.stdout.write(render_stats(st, Paint(use_color(sys.stdout)), since))
+
+
+@app.command()
+def history(
+    question_id: Annotated[str, typer.Argument(help="Question id: 2.1, or bank:2.1.")],
+    bank: BankOpt = None,
+    lang: LangOpt = None,
+    as_json: JsonOpt = False,
+):
+    """Every attempt at one question across sessions, oldest first. Example: interviewer history 2.1"""
+    from interviewer.core import load_questions, open_store
+    from interviewer.progress import history as question_history
+    from interviewer.progress import question_refs, read_attempts, resolve_ref
+
+    settings = _settings(lang=lang)
+    store = open_store(settings)
+    ref = resolve_ref(question_refs(store), question_id)
+    question = None
+    if ref is None:  # never answered: say so if the question exists, else the usual "no question" error
+        q = load_questions(settings, bank).get(question_id)
+        ref, question = q.ref, q.to_dict()
+    h = question_history(read_attempts(store, ref=ref), ref, question)
+    if as_json:
+        _print_json(h)
+        return
+    from interviewer.textview import Paint, render_history
+    from interviewer.ui import use_color
+
+    sys.stdout.write(render_history(h, Paint(use_color(sys.stdout))))
+
+
+@app.command("report")
+def report_cmd(
+    since: SinceOpt = None,
+    by: ByOpt = "session",
+    top: Annotated[
+        int, typer.Option("--top", min=1, help="How many weak criteria and questions to list.")
+    ] = 10,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to a file instead of stdout.")
+    ] = None,
+):
+    """A self-contained HTML progress report for a period (default: all sessions).
+    Example: interviewer report --since 2026-03-01 -o progress.html"""
+    from interviewer.core import open_store
+    from interviewer.export import render_report
+    from interviewer.progress import TREND_BY, parse_since, read_attempts, read_sessions
+    from interviewer.progress import report as report_data
+
+    _choice(by, TREND_BY, "--by")
+    cutoff = parse_since(since)
+    store = open_store(_settings())
+    rows, attempts = read_sessions(store, cutoff), read_attempts(store, cutoff)
+    data = report_data(rows, attempts, since=cutoff, since_label=since, by=by, top=top)
+    text = render_report(data)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InterviewerError(f"{output}: cannot write ({exc.strerror}); choose another -o path") from None
+    typer.echo(f"Wrote {output}", err=True)
 
 
 # ---------------------------------------------------------------- config

@@ -17,6 +17,9 @@ SECRET_KEYS = {"api_key"}
 def session_dict(store: Store, sid: str) -> dict[str, Any]:
     row = store.session(sid)
     turns = store.turns(row["id"])
+    earlier: dict[int, list[dict[str, Any]]] = {}
+    for t in store.turns(row["id"], all_attempts=True):
+        earlier.setdefault(t["idx"], []).append(t)
     settings = {k: v for k, v in json.loads(row["settings_json"]).items() if k not in SECRET_KEYS}
     return {
         "id": row["id"],
@@ -38,7 +41,26 @@ def session_dict(store: Store, sid: str) -> dict[str, Any]:
                 "hint_used": t["hint_used"],
                 "grade": t["grade"],
                 "grades_count": t["grade_count"],
-                "follow_ups": [],
+                "attempt": t["attempt"],
+                "earlier_attempts": [
+                    {
+                        "attempt": e["attempt"],
+                        "answer": e["answer"],
+                        "score": e["grade"]["score"] if e["grade"] else None,
+                        "answered_at": e["answered_at"],
+                    }
+                    for e in earlier.get(t["idx"], [])
+                    if e["attempt"] < t["attempt"]
+                ],
+                "follow_ups": [
+                    {
+                        "question": f["question"],
+                        "answer": f["answer"],
+                        "answered_at": f["answered_at"],
+                        "criterion_id": f["criterion_id"],
+                    }
+                    for f in t["follow_ups"]
+                ],  # fmt: skip
             }
             for t in turns
         ],
@@ -65,5 +87,19 @@ def render(session: dict[str, Any], fmt: str) -> str:
     if fmt == "md":
         return _env(False).get_template("transcript.md.j2").render(s=session)
     if fmt == "html":
-        return _env(True).get_template("transcript.html.j2").render(s=session)
+        from interviewer.charts import hbars
+
+        chart = hbars(list(session["summary"]["by_section"].items()))
+        return _env(True).get_template("transcript.html.j2").render(s=session, section_chart=chart)
     raise ValueError(f"unknown format {fmt!r}")
+
+
+def render_report(report: dict[str, Any]) -> str:
+    """The progress report (see progress.stats) as one self-contained HTML page."""
+    from interviewer.charts import hbars, vbars
+
+    trend = vbars([(p["date"][5:], p["label"], p["average"]) for p in report["trend"]])
+    sections = hbars([(r["section"], r["average"]) for r in report["by_section"]])
+    return (
+        _env(True).get_template("report.html.j2").render(r=report, trend_chart=trend, section_chart=sections)
+    )

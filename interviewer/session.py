@@ -1,11 +1,14 @@
-"""The session engine: plan → ask → persist → grade (in the background) → feedback → summary.
+"""The session engine: plan → ask → persist → grade (in the background) → follow-up → feedback → summary.
 
-Every answer is committed before it is graded. A grade runs on a worker thread; practice mode waits for
-it and shows the feedback, interview mode asks the next question at once and shows everything at the end.
+Every answer (and every follow-up answer) is committed before it is graded. A grade runs on a worker thread;
+practice mode waits for it (a spinner runs) and shows the feedback, interview mode asks the next question at
+once and shows everything at the end.
 """
 
 from __future__ import annotations
 
+import json
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,9 +18,11 @@ from typing import Any, Protocol
 from interviewer.bank import Question, QuestionSet
 from interviewer.grading.graders import Grader
 from interviewer.grading.models import Grade, GraderInfo, ungraded
-from interviewer.rubric import rubric_for
+from interviewer.rubric import Rubric, rubric_for
 from interviewer.store import Store
 from interviewer.summary import summarize
+
+HINT_PENALTY = 1.0
 
 
 @dataclass
@@ -32,11 +37,19 @@ class AnswerSource(Protocol):
     def ask(self, question: Question, index: int, total: int) -> Response | None:
         """The candidate's response; None when there are no more answers (scripted input ran out)."""
 
+    def ask_follow_up(self, question: Question, follow_up: str) -> Response | None: ...
+
+    def after_feedback(self, question: Question) -> str:
+        """'retry' to answer the same question again, else 'next'."""
+
 
 class Reporter(Protocol):
     def question(self, question: Question, index: int, total: int) -> None: ...
-    def grading(self, question: Question) -> Any: ...  # a context manager (spinner) while a grade is awaited
-    def feedback(self, question: Question, grade: Grade) -> None: ...
+    def follow_up(self, question: Question, text: str) -> None: ...
+    def grading(
+        self, question: Question | None
+    ) -> Any: ...  # a context manager (spinner) while a grade is awaited
+    def feedback(self, question: Question, grade: Grade, previous: Grade | None = None) -> None: ...
     def note(self, message: str) -> None: ...
     def summary(self, session_id: str, turns: list[dict], summary: dict, finished: bool) -> None: ...
 
@@ -52,6 +65,36 @@ def question_snapshot(q: Question) -> dict[str, Any]:
         "difficulty": q.difficulty,
         "frequency": q.frequency,
     }
+
+
+def combined_answer(answer: str, follow_ups: list[dict[str, Any]]) -> str:
+    """The main answer with its follow-up exchanges: graded together."""
+    parts = [answer]
+    for f in follow_ups:
+        parts.append(f"\n\n[追问 / follow-up] {f['question']}\n{f['answer']}")
+    return "".join(parts)
+
+
+def follow_up_question(rubric: Rubric, grade: Grade) -> tuple[str | None, str]:
+    """A follow-up aimed at the weakest criterion: the model's own question when it gave one, else one from the rubric."""
+    scored = [c for c in grade.criteria if c.id != "accuracy"] or grade.criteria
+    if not scored:
+        return None, ""
+    weakest = min(scored, key=lambda c: (c.score / c.max_score, -c.weight))
+    if grade.grader.kind == "llm" and grade.follow_up:
+        return weakest.id, grade.follow_up
+    crit = next((c for c in rubric.criteria if c.id == weakest.id), None)
+    detail = f"（{crit.description}）" if crit and crit.description else ""
+    return weakest.id, f"追问：能再具体讲讲「{weakest.name}」吗？{detail}"
+
+
+def apply_hint_penalty(grade: Grade) -> Grade:
+    if grade.status == "graded" and grade.score is not None:
+        grade.extra["hint_penalty"] = HINT_PENALTY
+        grade.score = round(max(0.0, grade.score - HINT_PENALTY), 1)
+        grade.flags.append("hint_used")
+        grade.feedback = (grade.feedback + f" A hint was used: −{HINT_PENALTY:g}.").strip()
+    return grade
 
 
 @dataclass
@@ -70,13 +113,18 @@ class SessionEngine:
         reporter: Reporter,
         home: Path | None = None,
         concurrency: int = 4,
+        follow_ups: int = 0,
+        record_reviews: bool = True,
     ):
         self.store = store
         self.questions = questions
         self.grader = grader
         self.reporter = reporter
         self.home = home
+        self.follow_ups = follow_ups
+        self.record_reviews = record_reviews
         self.pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="grade")
+        self._review_lock = threading.Lock()
 
     def close(self, wait: bool = True) -> None:
         self.pool.shutdown(wait=wait, cancel_futures=not wait)
@@ -86,14 +134,32 @@ class SessionEngine:
             rubric_for(q, self.home)
         return self.store.create_session(mode, settings, [q.ref for q in plan])
 
-    def grade_turn(self, turn_id: int, question: Question, answer: str) -> Grade:
+    # ------------------------------------------------------------ grading
+
+    def grade_turn(self, turn: dict[str, Any], question: Question, live: bool = False) -> Grade:
+        """Grade a turn (its answer with its follow-ups) and store the grade; never raises."""
+        answer = combined_answer(turn["answer"], turn.get("follow_ups") or [])
         try:
             rubric = rubric_for(question, self.home)
             grade = self.grader.grade(question.id, question.text, question.hint, rubric, answer)
         except Exception as exc:  # a grade that fails is kept as ungraded; the answer is already saved
             grade = ungraded(question.id, f"{type(exc).__name__}: {exc}", GraderInfo(kind=self.grader.kind))
-        self.store.add_grade(turn_id, grade.to_dict())
+        if turn.get("hint_used"):
+            grade = apply_hint_penalty(grade)
+        self.store.add_grade(turn["id"], grade.to_dict())
+        if live and self.record_reviews and grade.status == "graded":
+            self._record_review(question.ref, grade.score)
         return grade
+
+    def _record_review(self, ref: str, score: float) -> None:
+        from interviewer.review import next_card
+
+        with self._review_lock:
+            state = self.store.review_states().get(ref)
+            self.store.save_review(ref, next_card(state["card_json"] if state else None, score), score)
+
+    def _submit(self, turn: dict[str, Any], question: Question, live: bool = True) -> Future:
+        return self.pool.submit(self.grade_turn, dict(turn), question, live)
 
     def _question(self, ref: str, snapshot: dict[str, Any] | None = None) -> Question:
         try:
@@ -113,12 +179,43 @@ class SessionEngine:
                 frequency=snapshot.get("frequency"),
             )
 
+    # ------------------------------------------------------------ one question
+
+    def _ask_follow_ups(self, source: AnswerSource, turn: dict[str, Any], q: Question, grade: Grade) -> bool:
+        """Ask up to `follow_ups` follow-up questions; each answer is committed at once. False if the candidate quit."""
+        rubric = rubric_for(q, self.home)
+        for i in range(self.follow_ups):
+            criterion_id, text = follow_up_question(rubric, grade)
+            if not text:
+                return True
+            self.reporter.follow_up(q, text)
+            response = source.ask_follow_up(q, text)
+            if response is not None and response.kind == "quit":
+                return False
+            if response is None or response.kind == "skip" or not response.text.strip():
+                return True
+            self.store.add_follow_up(turn["id"], i + 1, criterion_id, text, response.text)
+            turn["follow_ups"] = self.store.follow_ups(turn["id"])
+            if i + 1 < self.follow_ups:  # the next follow-up aims at what is still weakest
+                from interviewer.grading.offline import grade_offline
+
+                grade = grade_offline(
+                    q.id, q.text, rubric, combined_answer(turn["answer"], turn["follow_ups"])
+                )
+        return True
+
+    def _pre_grade(self, q: Question, answer: str) -> Grade:
+        """An instant offline grade, only to aim a follow-up without waiting for the real grade."""
+        from interviewer.grading.offline import grade_offline
+
+        return grade_offline(q.id, q.text, rubric_for(q, self.home), answer)
+
+    # ------------------------------------------------------------ the loop
+
     def run(self, session_id: str, source: AnswerSource) -> SessionResult:
         row = self.store.session(session_id)
         session_id = row["id"]
         mode = row["mode"]
-        import json
-
         plan: list[str] = json.loads(row["plan_json"])
         pending: list[tuple[Question, Future]] = []
         done = set()
@@ -126,7 +223,7 @@ class SessionEngine:
             done.add(t["idx"])
             if t["grade"] is None or t["grade"]["status"] != "graded":
                 q = self._question(t["question_ref"], t["question"])
-                pending.append((q, self.pool.submit(self.grade_turn, t["id"], q, t["answer"])))
+                pending.append((q, self._submit(t, q)))
         if pending:
             self.reporter.note(f"Grading {len(pending)} earlier answer(s) that had no grade.")
         total = len(plan)
@@ -135,32 +232,17 @@ class SessionEngine:
             if idx in done:
                 continue
             q = self._question(ref)
-            self.reporter.question(q, idx, total)
-            started = time.monotonic()
-            response = source.ask(q, idx, total)
-            if response is None:
-                left = total - idx
-                self.reporter.note(
-                    f"The answers ran out with {left} question(s) left; continue with: interviewer resume {session_id}"
-                )
+            outcome = self._one_question(source, session_id, idx, total, q, mode, pending)
+            if outcome != "ok":
                 stopped = True
+                left = total - idx if outcome == "exhausted" else None
+                if left is not None:
+                    self.reporter.note(
+                        f"The answers ran out with {left} question(s) left; continue with: interviewer resume {session_id}"
+                    )
+                else:
+                    self.reporter.note(f"Session paused; continue with: interviewer resume {session_id}")
                 break
-            if response.kind == "quit":
-                self.reporter.note(f"Session paused; continue with: interviewer resume {session_id}")
-                stopped = True
-                break
-            answer = "" if response.kind == "skip" else response.text
-            duration = response.duration_s if response.duration_s is not None else time.monotonic() - started
-            turn_id = self.store.add_turn(
-                session_id, idx, q.ref, question_snapshot(q), answer, round(duration, 1), response.hint_used
-            )
-            future = self.pool.submit(self.grade_turn, turn_id, q, answer)
-            if mode == "practice":
-                with self.reporter.grading(q):
-                    grade = future.result()
-                self.reporter.feedback(q, grade)
-            else:
-                pending.append((q, future))
         if pending:
             with self.reporter.grading(None):
                 for q, fut in pending:
@@ -174,3 +256,47 @@ class SessionEngine:
         summary = summarize(turns)
         self.reporter.summary(session_id, turns, summary, finished)
         return SessionResult(session_id, finished, summary)
+
+    def _one_question(
+        self, source: AnswerSource, sid: str, idx: int, total: int, q: Question, mode: str, pending: list
+    ) -> str:
+        """Ask one question (and its follow-ups and retries). Returns ok | quit | exhausted."""
+        attempt = 1
+        previous: Grade | None = None
+        while True:
+            self.reporter.question(q, idx, total)
+            started = time.monotonic()
+            response = source.ask(q, idx, total)
+            if response is None:
+                return "exhausted" if attempt == 1 else "ok"
+            if response.kind == "quit":
+                return "quit" if attempt == 1 else "ok"
+            answer = "" if response.kind == "skip" else response.text
+            duration = response.duration_s if response.duration_s is not None else time.monotonic() - started
+            turn_id = self.store.add_turn(
+                sid, idx, q.ref, question_snapshot(q), answer, round(duration, 1), response.hint_used, attempt
+            )
+            turn = {"id": turn_id, "answer": answer, "hint_used": response.hint_used, "follow_ups": []}
+            if mode != "practice":
+                aimed = self._pre_grade(q, answer) if self.follow_ups and answer.strip() else None
+                if aimed is not None and not self._ask_follow_ups(source, turn, q, aimed):
+                    pending.append((q, self._submit(turn, q)))
+                    return "quit"
+                pending.append((q, self._submit(turn, q)))
+                return "ok"
+            with self.reporter.grading(q):
+                grade = self._submit(turn, q, live=not self.follow_ups).result()
+            self.reporter.feedback(q, grade, previous)
+            if self.follow_ups and answer.strip() and grade.status == "graded":
+                if not self._ask_follow_ups(source, turn, q, grade):
+                    return "quit"
+                if turn["follow_ups"]:
+                    first = grade
+                    with self.reporter.grading(q):
+                        grade = self._submit(turn, q).result()
+                    self.reporter.feedback(q, grade, first)
+                elif self.record_reviews:
+                    self._record_review(q.ref, grade.score)
+            if source.after_feedback(q) != "retry":
+                return "ok"
+            previous, attempt = grade, attempt + 1

@@ -66,8 +66,55 @@ def _m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
+def _m002_attempts_follow_ups_reviews(db: sqlite3.Connection) -> None:
+    """Retries of a question (attempt), follow-up questions, and spaced-repetition state per question."""
+    _run(
+        db,
+        """
+        CREATE TABLE turns_v2 (
+            id INTEGER PRIMARY KEY,
+            session_id TEXT NOT NULL REFERENCES sessions(id),
+            idx INTEGER NOT NULL,
+            attempt INTEGER NOT NULL DEFAULT 1,
+            question_ref TEXT NOT NULL,
+            question_json TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            answered_at TEXT NOT NULL,
+            duration_s REAL,
+            hint_used INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (session_id, idx, attempt)
+        );
+        INSERT INTO turns_v2 (id, session_id, idx, attempt, question_ref, question_json, answer, answered_at,
+                              duration_s, hint_used)
+            SELECT id, session_id, idx, 1, question_ref, question_json, answer, answered_at, duration_s, hint_used
+            FROM turns;
+        DROP TABLE turns;
+        ALTER TABLE turns_v2 RENAME TO turns;
+        CREATE INDEX IF NOT EXISTS turns_question ON turns(question_ref);
+        CREATE TABLE IF NOT EXISTS follow_ups (
+            id INTEGER PRIMARY KEY,
+            turn_id INTEGER NOT NULL REFERENCES turns(id),
+            idx INTEGER NOT NULL,
+            criterion_id TEXT,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL,
+            answered_at TEXT NOT NULL,
+            UNIQUE (turn_id, idx)
+        );
+        CREATE TABLE IF NOT EXISTS reviews (
+            question_ref TEXT PRIMARY KEY,
+            card_json TEXT NOT NULL,
+            last_score REAL,
+            reviews INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL
+        )
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_initial", _m001_initial),
+    ("002_attempts_follow_ups_reviews", _m002_attempts_follow_ups_reviews),
 ]
 
 
@@ -103,18 +150,28 @@ class Store:
                 "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
             )
             done = {r[0] for r in self.db.execute("SELECT name FROM migrations")}
-            for name, fn in MIGRATIONS:
-                if name in done:
-                    continue
-                self.db.execute("BEGIN IMMEDIATE")
-                try:
-                    if self.db.execute("SELECT 1 FROM migrations WHERE name=?", (name,)).fetchone() is None:
-                        fn(self.db)
-                        self.db.execute("INSERT INTO migrations VALUES (?, ?)", (name, now()))
-                    self.db.execute("COMMIT")
-                except BaseException:
-                    self.db.execute("ROLLBACK")
-                    raise
+            pending = [(name, fn) for name, fn in MIGRATIONS if name not in done]
+            if not pending:
+                return
+            self.db.execute("PRAGMA foreign_keys=OFF")  # for table rebuilds; checked below
+            try:
+                for name, fn in pending:
+                    self.db.execute("BEGIN IMMEDIATE")
+                    try:
+                        if (
+                            self.db.execute("SELECT 1 FROM migrations WHERE name=?", (name,)).fetchone()
+                            is None
+                        ):
+                            fn(self.db)
+                            self.db.execute("INSERT INTO migrations VALUES (?, ?)", (name, now()))
+                        self.db.execute("COMMIT")
+                    except BaseException:
+                        self.db.execute("ROLLBACK")
+                        raise
+                if self.db.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                    raise sqlite3.DatabaseError("foreign key check failed after a migration")
+            finally:
+                self.db.execute("PRAGMA foreign_keys=ON")
 
     def _write(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
         with self.lock:
@@ -172,23 +229,33 @@ class Store:
         answer: str,
         duration_s: float | None = None,
         hint_used: bool = False,
+        attempt: int = 1,
     ) -> int:
         """Commit an answer (before it is graded). Returns the turn id."""
         cur = self._write(
-            """INSERT INTO turns (session_id, idx, question_ref, question_json, answer, answered_at, duration_s, hint_used)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-            (
-                sid,
-                idx,
-                question_ref,
-                json.dumps(question, ensure_ascii=False),
-                answer,
-                now(),
-                duration_s,
-                int(hint_used),
-            ),
+            """INSERT INTO turns (session_id, idx, attempt, question_ref, question_json, answer, answered_at,
+                                  duration_s, hint_used)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (sid, idx, attempt, question_ref, json.dumps(question, ensure_ascii=False), answer, now(), duration_s,
+             int(hint_used)),
+        )  # fmt: skip
+        return cur.lastrowid
+
+    def add_follow_up(
+        self, turn_id: int, idx: int, criterion_id: str | None, question: str, answer: str
+    ) -> int:
+        cur = self._write(
+            "INSERT INTO follow_ups (turn_id, idx, criterion_id, question, answer, answered_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (turn_id, idx, criterion_id, question, answer, now()),
         )
         return cur.lastrowid
+
+    def follow_ups(self, turn_id: int) -> list[dict[str, Any]]:
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT * FROM follow_ups WHERE turn_id=? ORDER BY idx", (turn_id,)
+            ).fetchall()
+        return [dict(r) for r in rows]
 
     def add_grade(self, turn_id: int, grade: dict[str, Any]) -> int:
         cur = self._write(
@@ -205,16 +272,32 @@ class Store:
         )
         return cur.lastrowid
 
-    def turns(self, sid: str) -> list[dict[str, Any]]:
-        """The session's turns in order, each with its latest grade (or None) and the number of grades."""
+    def turns(self, sid: str, all_attempts: bool = False) -> list[dict[str, Any]]:
+        """The session's turns in order, each with its latest grade (or None), grade count and follow-ups.
+
+        By default only the latest attempt at each question; `all_attempts` includes earlier tries (`:retry`).
+        """
+        latest = (
+            ""
+            if all_attempts
+            else "AND t.attempt = (SELECT MAX(attempt) FROM turns u WHERE u.session_id = t.session_id AND u.idx = t.idx)"
+        )
         with self.lock:
             rows = self.db.execute(
-                """SELECT t.*,
+                f"""SELECT t.*,
                      (SELECT grade_json FROM grades g WHERE g.turn_id = t.id ORDER BY g.id DESC LIMIT 1) AS grade_json,
                      (SELECT COUNT(*) FROM grades g WHERE g.turn_id = t.id) AS grade_count
-                   FROM turns t WHERE t.session_id = ? ORDER BY t.idx""",
+                   FROM turns t WHERE t.session_id = ? {latest} ORDER BY t.idx, t.attempt""",
                 (sid,),
             ).fetchall()
+            fus = self.db.execute(
+                """SELECT f.* FROM follow_ups f JOIN turns t ON t.id = f.turn_id WHERE t.session_id = ?
+                   ORDER BY f.turn_id, f.idx""",
+                (sid,),
+            ).fetchall()
+        by_turn: dict[int, list[dict[str, Any]]] = {}
+        for f in fus:
+            by_turn.setdefault(f["turn_id"], []).append(dict(f))
         out = []
         for r in rows:
             d = dict(r)
@@ -222,8 +305,24 @@ class Store:
             gj = d.pop("grade_json")
             d["grade"] = json.loads(gj) if gj else None
             d["hint_used"] = bool(d["hint_used"])
+            d["follow_ups"] = by_turn.get(d["id"], [])
             out.append(d)
         return out
+
+    # ------------------------------------------------------------ spaced repetition
+
+    def review_states(self) -> dict[str, dict[str, Any]]:
+        with self.lock:
+            rows = self.db.execute("SELECT * FROM reviews").fetchall()
+        return {r["question_ref"]: dict(r) for r in rows}
+
+    def save_review(self, question_ref: str, card_json: str, score: float) -> None:
+        self._write(
+            """INSERT INTO reviews (question_ref, card_json, last_score, reviews, updated_at) VALUES (?, ?, ?, 1, ?)
+               ON CONFLICT(question_ref) DO UPDATE SET card_json=excluded.card_json, last_score=excluded.last_score,
+               reviews=reviews.reviews + 1, updated_at=excluded.updated_at""",
+            (question_ref, card_json, score, now()),
+        )
 
     def integrity_ok(self) -> bool:
         with self.lock:

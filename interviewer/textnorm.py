@@ -177,24 +177,17 @@ def find_alias(text: str, aliases: list[str]) -> str | None:
     return None
 
 
+STEM_SUFFIXES = ("ization", "isation", "ations", "ation", "ments", "ment", "ness", "ing", "ies", "ed", "es", "ly", "s")
+
+
 def stem(word: str) -> str:
-    for suffix in (
-        "ization",
-        "isation",
-        "ations",
-        "ation",
-        "ments",
-        "ment",
-        "ness",
-        "ing",
-        "ies",
-        "ed",
-        "es",
-        "ly",
-        "s",
-    ):
+    """A light stemmer: `coding`, `code`, `codes` → `cod`; `simulated`, `simulate` → `simulat`."""
+    for suffix in STEM_SUFFIXES:
         if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            return word[: -len(suffix)]
+            word = word[: -len(suffix)]
+            break
+    if len(word) > 3 and word.endswith("e"):
+        word = word[:-1]
     return word
 
 

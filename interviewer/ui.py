@@ -70,6 +70,17 @@ def format_grade(grade: Grade, style: Style, verbose: bool = True) -> list[str]:
     return lines
 
 
+def compare_lines(old: Grade, new: Grade, style: Style) -> list[str]:
+    """The new grade beside the old one, with the criteria that moved between missing and met."""
+    lines = [f"Before: {style.score(old.score)}  →  now: {style.score(new.score)}"]
+    before = {c.id: c.verdict for c in old.criteria}
+    for c in new.criteria:
+        was = before.get(c.id)
+        if was and was != c.verdict:
+            lines.append(f"  {c.name}: {was} → {c.verdict}")
+    return lines
+
+
 class Spinner:
     """A spinner on stderr while a grade is on its way; nothing when stderr is not a terminal."""
 
@@ -120,8 +131,14 @@ class TextReporter:
             return contextlib.nullcontext()
         return Spinner(self.err, "grading…")
 
-    def feedback(self, q: Question, grade: Grade) -> None:
-        self._print(self.style.dim(f"— [{q.id}] {q.text[:60]}"), *format_grade(grade, self.style))
+    def follow_up(self, q: Question, text: str) -> None:
+        self._print("", self.style.bold(f"Follow-up [{q.id}]: ") + text)
+
+    def feedback(self, q: Question, grade: Grade, previous: Grade | None = None) -> None:
+        lines = [self.style.dim(f"— [{q.id}] {q.text[:60]}")]
+        if previous is not None:
+            lines += compare_lines(previous, grade, self.style)
+        self._print(*lines, *format_grade(grade, self.style))
 
     def note(self, message: str) -> None:
         print(message, file=self.err)
@@ -154,9 +171,12 @@ def edit_in_editor(initial: str = "") -> str:
 
 
 class InteractiveSource:
-    """Multi-line answers with prompt_toolkit: Esc+Enter or Ctrl-D submits; `:hint`, `:skip`, `:quit`, `:edit`."""
+    """Multi-line answers with prompt_toolkit: Esc+Enter or Ctrl-D submits; `:hint`, `:skip`, `:quit`, `:edit`.
 
-    def __init__(self, err: IO | None = None):
+    With a time limit, a countdown runs in the bottom bar and the answer so far is submitted when time is up.
+    """
+
+    def __init__(self, err: IO | None = None, time_limit: float | None = None, allow_retry: bool = True):
         from prompt_toolkit import PromptSession
         from prompt_toolkit.key_binding import KeyBindings
 
@@ -165,7 +185,7 @@ class InteractiveSource:
         @kb.add("enter")
         def _(event):
             buf = event.current_buffer
-            if buf.text.strip() in COMMANDS:
+            if self._single_line or buf.text.strip() in COMMANDS:
                 buf.validate_and_handle()
             else:
                 buf.insert_text("\n")
@@ -175,29 +195,76 @@ class InteractiveSource:
         def _(event):
             event.current_buffer.validate_and_handle()
 
+        self._single_line = False
         self.err = err or sys.stderr
-        self.session = PromptSession(
-            multiline=True,
-            key_bindings=kb,
-            bottom_toolbar="Esc+Enter or Ctrl-D: submit · :hint :skip :quit :edit (Enter)",
+        self.time_limit = time_limit
+        self.allow_retry = allow_retry
+        self.session = PromptSession(multiline=True, key_bindings=kb)
+
+    def _prompt(self, default: str, deadline: float | None) -> tuple[str, bool]:
+        """One prompt; returns (text, timed_out)."""
+        timed_out = {"value": False}
+        app = self.session.app
+
+        def toolbar():
+            return "Esc+Enter or Ctrl-D: submit · :hint :skip :quit :edit"
+
+        def message():
+            if deadline is None:
+                return "> "
+            left = max(0, int(deadline - time.monotonic()))
+            return f"⏱ {left // 60}:{left % 60:02d} left > "
+
+        def start_timer():
+            if deadline is None:
+                return
+            import asyncio
+
+            def expire():
+                timed_out["value"] = True
+                app.exit(result=self.session.default_buffer.text)
+
+            asyncio.get_running_loop().call_later(max(0.0, deadline - time.monotonic()), expire)
+
+        text = self.session.prompt(
+            message,
+            default=default,
+            bottom_toolbar=toolbar,
+            refresh_interval=1.0 if deadline is not None else 0,
+            pre_run=start_timer,
         )
+        return text, timed_out["value"]
 
     def ask(self, question: Question, index: int, total: int) -> Response:
+        return self._ask(question, allow_hint=True)
+
+    def ask_follow_up(self, question: Question, follow_up: str) -> Response:
+        return self._ask(question, allow_hint=False)
+
+    def _ask(self, question: Question, allow_hint: bool) -> Response:
         hint_used = False
         default = ""
         started = time.monotonic()
+        deadline = started + self.time_limit if self.time_limit else None
         while True:
             print(
                 "Your answer (Esc+Enter or Ctrl-D to submit; :hint :skip :quit :edit + Enter):", file=self.err
             )
             try:
-                text = self.session.prompt("> ", default=default)
+                text, timed_out = self._prompt(default, deadline)
             except EOFError:
                 return Response(kind="quit")
+            if timed_out:
+                print("Time is up: your answer so far was submitted.", file=self.err)
+                return Response(
+                    kind="answer", text=text.strip(), hint_used=hint_used, duration_s=self.time_limit
+                )
             cmd = text.strip()
-            if cmd == ":hint":
+            if cmd == ":hint" and allow_hint:
                 hint_used = True
-                print(f"Hint: {question.hint or '(this question has no hint)'}", file=self.err)
+                print(
+                    f"Hint: {question.hint or '(this question has no hint)'} (costs 1 point)", file=self.err
+                )
                 continue
             if cmd == ":skip":
                 return Response(kind="skip", hint_used=hint_used, duration_s=time.monotonic() - started)
@@ -209,6 +276,19 @@ class InteractiveSource:
             return Response(
                 kind="answer", text=text.strip(), hint_used=hint_used, duration_s=time.monotonic() - started
             )
+
+    def after_feedback(self, question: Question) -> str:
+        if not self.allow_retry:
+            return "next"
+        print("Enter: next question · :retry + Enter: answer this one again", file=self.err)
+        self._single_line = True
+        try:
+            text = self.session.prompt("> ")
+        except EOFError:
+            return "next"
+        finally:
+            self._single_line = False
+        return "retry" if text.strip() == ":retry" else "next"
 
 
 def render_kv(rows: list[tuple[str, Any]]) -> str:

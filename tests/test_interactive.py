@@ -1,5 +1,6 @@
-"""The interactive loop in a real pseudo-terminal: hint, skip, answer, Ctrl-C, resume."""
+"""The interactive loop in a real pseudo-terminal: hint, skip, retry, follow-up, time limit, Ctrl-C and resume."""
 
+import json
 import os
 import sqlite3
 import sys
@@ -9,6 +10,7 @@ import pytest
 from conftest import ROOT
 
 SUBMIT = "\x1b\r"  # Esc+Enter
+PROMPT = "to submit"
 
 
 @pytest.fixture
@@ -29,40 +31,95 @@ def spawn(home):
         c.terminate(force=True)
 
 
-def turns(home):
+def rows(home, sql):
     with sqlite3.connect(home / "interviewer.db") as db:
-        return db.execute("SELECT idx, answer, hint_used FROM turns ORDER BY idx").fetchall()
+        return db.execute(sql).fetchall()
 
 
-def test_hint_skip_answer_ctrl_c_and_resume(spawn, home):
-    child = spawn("start", "-n", "3", "--order", "bank")
+def test_hint_retry_skip_ctrl_c_and_resume(spawn, home):
+    child = spawn("start", "-n", "3", "--order", "bank", "--follow-ups", "0")
     child.expect("Question 1/3")
-    child.expect("to submit")
+    child.expect(PROMPT)
     child.send(":hint\r")
     child.expect("Hint: 从并行化")
-    child.expect("to submit")
-    child.send("Transformer 可以并行计算，因为不依赖上一个时间步；任意两个位置直接交互。" + SUBMIT)
+    child.expect(PROMPT)
+    child.send("Transformer 可以并行计算。" + SUBMIT)
     child.expect("Score:")
+    child.expect(":retry")
+    child.send(":retry\r")
+    child.expect("Question 1/3")
+    child.expect(PROMPT)
+    child.send(
+        "RNN 依赖上一步隐藏状态只能串行，Transformer 可以并行；任意两个位置直接交互，因此有全局感受野。"
+        + SUBMIT
+    )
+    child.expect("Before: ")  # the new grade beside the old one
+    child.expect(":retry")
+    child.send("\r")
     child.expect("Question 2/3")
-    child.expect("to submit")
+    child.expect(PROMPT)
     child.send(":skip\r")
+    child.expect(":retry")
+    child.send("\r")
     child.expect("Question 3/3")
-    child.expect("to submit")
+    child.expect(PROMPT)
     child.sendintr()
     child.expect("interviewer resume")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 130
-    rows = turns(home)
-    assert [(i, h) for i, _, h in rows] == [(0, 1), (1, 0)]
-    assert rows[1][1] == ""  # skipped
+    turns = rows(home, "SELECT idx, attempt, answer, hint_used FROM turns ORDER BY idx, attempt")
+    assert [(i, a, h) for i, a, _, h in turns] == [(0, 1, 1), (0, 2, 0), (1, 1, 0)]
+    assert turns[2][2] == ""  # skipped
+    first, second = (
+        json.loads(g)["score"] for (g,) in rows(home, "SELECT grade_json FROM grades ORDER BY turn_id")[:2]
+    )
+    assert second > first  # the better retry
 
     child = spawn("resume")
     child.expect("Question 3/3")
-    child.expect("to submit")
+    child.expect(PROMPT)
     child.send("残差连接让梯度直接回传，LayerNorm 控制尺度。" + SUBMIT)
+    child.expect(":retry")
+    child.send("\r")
     child.expect("finished")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
-    assert [i for i, _, _ in turns(home)] == [0, 1, 2]
+    assert rows(home, "SELECT status FROM sessions") == [("finished",)]
+
+
+def test_follow_up_is_asked_and_graded_with_the_answer(spawn, home):
+    child = spawn("start", "-n", "1", "--order", "bank")
+    child.expect("Question 1/1")
+    child.expect(PROMPT)
+    child.send("Transformer 可以并行计算。" + SUBMIT)
+    child.expect("Score:")
+    child.expect("Follow-up")
+    child.expect(PROMPT)
+    child.send(
+        "RNN 的梯度要经过很多步连乘，容易梯度消失；Transformer 路径短，所以长程依赖更容易学。" + SUBMIT
+    )
+    child.expect("Before: ")
+    child.expect(":retry")
+    child.send("\r")
+    child.expect(pexpect.EOF)
+    ((fq, fa),) = rows(home, "SELECT question, answer FROM follow_ups")
+    assert "追问" in fq or "?" in fq or "？" in fq
+    assert "梯度" in fa
+    scores = [json.loads(g)["score"] for (g,) in rows(home, "SELECT grade_json FROM grades ORDER BY id")]
+    assert len(scores) == 2 and scores[1] > scores[0]
+
+
+def test_time_limit_submits_the_answer_so_far(spawn, home):
+    child = spawn("start", "-n", "1", "--order", "bank", "--follow-ups", "0", "--time-limit", "10")
+    child.expect("Question 1/1")
+    child.expect(PROMPT)
+    child.expect("left")  # the countdown
+    child.send("Transformer 可以并行计算")
+    child.expect("Time is up", timeout=20)
+    child.expect(":retry")
+    child.send("\r")
+    child.expect(pexpect.EOF)
+    ((answer, duration),) = rows(home, "SELECT answer, duration_s FROM turns")
+    assert answer == "Transformer 可以并行计算" and duration == 10

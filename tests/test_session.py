@@ -135,7 +135,7 @@ def test_answers_running_out_leave_a_resumable_session(cli, tmp_path, home):
 def test_seeded_random_order_is_repeatable(cli, tmp_path):
     def ids():
         r = cli(
-            "start", "-n", "4", "--seed", "7", "--json", "--answers", str(answers_file(tmp_path, ANSWERS[:4]))
+            "start", "-n", "4", "--order", "random", "--seed", "7", "--json", "--answers", str(answers_file(tmp_path, ANSWERS[:4]))
         )
         return [t["question"]["id"] for t in json.loads(r.stdout)["turns"]]
 

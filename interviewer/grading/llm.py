@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import statistics
 import threading
 import time
@@ -74,6 +75,19 @@ ERROR_POLICY: dict[str, tuple[bool, str]] = {
 MAX_WAIT = 60.0
 
 
+LITELLM_PREFIX = re.compile(r"^(litellm\.)?\w+Error: (\w+Error: )?(\w+Exception - )?(error - )?")
+BODY_NOT_JSON = re.compile(r"Expecting value|Unterminated string|Expecting ',' delimiter|Extra data|JSONDecodeError")
+
+
+def concise(message: str) -> str:
+    """litellm's message without its prefixes, Python reprs and the echoed response object: one short line."""
+    text = " ".join(message.split())
+    text = text.split(" Received response")[0]
+    text = LITELLM_PREFIX.sub("", text)
+    text = re.sub(r"<[^<>]*(class|object at|Response)[^<>]*>", "", text)
+    return text.strip(" ,.-")[:240] or "no details"
+
+
 @dataclass
 class CallError(Exception):
     kind: str
@@ -104,8 +118,11 @@ def _retry_after(exc: Exception) -> float | None:
 def classify(exc: Exception) -> CallError:
     """Map a litellm/openai exception to an ERROR_POLICY kind."""
     lit = load_litellm()
-    detail = " ".join(str(exc).split())[:300]
+    detail = concise(str(exc))
     status = getattr(exc, "status_code", None)
+    if BODY_NOT_JSON.search(str(exc)):
+        # a 200 whose body is not OpenAI-style JSON (a proxy's page, a truncated reply): a bad reply, not an outage
+        return CallError("bad_reply", f"the endpoint's reply is not valid JSON ({detail})")
     if isinstance(exc, lit.RateLimitError) or status == 429:
         return CallError("rate_limit", detail, _retry_after(exc))
     if isinstance(exc, lit.Timeout):

@@ -36,6 +36,8 @@ from interviewer.textnorm import (
 PROMPT_VERSION = "offline-1"
 BARE_CREDIT = 0.6
 FUZZY_MAX = 0.5
+REF_FLOOR = 0.1  # reference-answer points: share of their content words below which nothing is credited
+REF_FULL = 0.55  # ... and from which the point counts in full (answers rarely reuse every word)
 FUZZY_FLOOR = 0.3
 KEYWORD_LIST_CAP = 3.0
 INJECTION_CAP = 2.0
@@ -71,7 +73,7 @@ def _point_credit(point: KeyPoint, hits: list[int], links: list[int], ans: _Answ
     if point.tokens:
         wanted = set(point.tokens)
         hit = len(wanted & ans.tokens) / len(wanted)
-        credit = min(1.0, max(0.0, (hit - 0.15) / 0.55))
+        credit = min(1.0, max(0.0, (hit - REF_FLOOR) / (REF_FULL - REF_FLOOR)))
         return credit, point.text if credit > 0 else ""
     best, evidence = 0.0, ""
     for i in hits:

@@ -1,0 +1,314 @@
+"""`interviewer stats` and `interviewer history`: sessions built through the real CLI, numbers checked against the rows."""
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+
+from interviewer.errors import InputError
+from interviewer.progress import parse_since, resolve_ref, to_review, weakest_criteria
+
+FIRST = [
+    "Transformer 可以并行，因为不依赖上一步的隐藏状态；任意两个位置直接交互，有全局感受野。",
+    "Encoder-Decoder 用交叉注意力对齐输入输出，适合翻译；Decoder-only 适合对话生成。",
+    "不知道",
+]
+SECOND = [
+    "RNN 串行，Transformer 并行计算，梯度传播路径短，残差连接让梯度直接回传。",
+    "Decoder-only",
+]
+STATS_KEYS = {
+    "since", "sessions", "answers", "graded", "ungraded", "average", "max_score", "by_section", "by_difficulty",
+    "trend_by", "trend", "weakest_criteria", "to_review",
+}  # fmt: skip
+REVIEW_KEYS = {"question_id", "ref", "section", "text", "score", "attempts", "answered_at", "session_id"}
+HEADINGS = ("By section", "By difficulty", "Trend (average per session", "Weakest criteria", "To review")
+
+
+def run_session(cli, tmp_path, answers, *extra):
+    path = tmp_path / f"answers-{len(list(tmp_path.glob('answers-*')))}.txt"
+    path.write_text("\n---\n".join(answers) + "\n", encoding="utf-8")
+    r = cli("start", "-n", str(len(answers)), "--order", "bank", "--answers", str(path), *extra)
+    assert r.exit_code == 0, r
+    return cli("sessions", "--json").json_lines()[0]["id"]  # newest first
+
+
+def run_jsonl_session(cli, tmp_path, pairs):
+    path = tmp_path / f"answers-{len(list(tmp_path.glob('answers-*')))}.jsonl"
+    path.write_text(
+        "".join(json.dumps({"question_id": q, "answer": a}, ensure_ascii=False) + "\n" for q, a in pairs),
+        encoding="utf-8",
+    )
+    r = cli("start", "--answers", str(path))
+    assert r.exit_code == 0, r
+    return cli("sessions", "--json").json_lines()[0]["id"]
+
+
+def db(home, sql, params=()):
+    with sqlite3.connect(home / "interviewer.db") as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def latest_grades(home):
+    """(session id, question ref, status, score, grade) of every turn's latest grade, in answer order."""
+    rows = db(
+        home,
+        """SELECT t.session_id, t.question_ref, g.status, g.score, g.grade_json FROM turns t
+           JOIN grades g ON g.id = (SELECT MAX(id) FROM grades WHERE turn_id = t.id) ORDER BY t.id""",
+    )
+    return [(s, ref, st, score, json.loads(gj)) for s, ref, st, score, gj in rows]
+
+
+def stats_json(cli, *args):
+    r = cli("stats", "--json", *args)
+    assert r.exit_code == 0, r
+    (obj,) = r.json_lines()
+    return obj
+
+
+@pytest.fixture
+def two_sessions(cli, tmp_path):
+    return run_session(cli, tmp_path, FIRST), run_session(cli, tmp_path, SECOND)
+
+
+def test_stats_counts_and_averages_match_the_stored_grades(cli, home, two_sessions):
+    first, second = two_sessions
+    st = stats_json(cli)
+    assert set(st) == STATS_KEYS
+    scores = [score for *_, score, _ in latest_grades(home)]
+    assert len(scores) == 5 and 0.0 in scores  # 不知道 is a real 0
+    assert (st["sessions"], st["answers"], st["graded"], st["ungraded"]) == (2, 5, 5, 0)
+    assert st["average"] == round(sum(scores) / 5, 1)
+    assert st["max_score"] == 10.0 and st["since"] is None
+    (section,) = st["by_section"]
+    assert section == {"section": "基础原理与架构", "answers": 5, "graded": 5, "average": st["average"]}
+    # 1.1 and 1.2 are easy (twice each), 1.3 is medium (the 0)
+    by_diff = {d["difficulty"]: d for d in st["by_difficulty"]}
+    assert [d["difficulty"] for d in st["by_difficulty"]] == ["easy", "medium"]
+    assert by_diff["medium"] == {"difficulty": "medium", "answers": 1, "graded": 1, "average": 0.0}
+    easy = [scores[0], scores[1], scores[3], scores[4]]
+    assert by_diff["easy"]["answers"] == 4 and by_diff["easy"]["average"] == round(sum(easy) / 4, 1)
+
+
+def test_trend_per_session_is_oldest_first_and_matches_each_session_score(cli, two_sessions):
+    st = stats_json(cli)
+    assert st["trend_by"] == "session"
+    assert [p["session_id"] for p in st["trend"]] == list(two_sessions)
+    listed = {s["id"]: s["score"] for s in cli("sessions", "--json").json_lines()}
+    for p in st["trend"]:
+        assert p["average"] == listed[p["session_id"]]
+        assert set(p) == {"label", "session_id", "date", "answers", "graded", "average"}
+    assert [p["answers"] for p in st["trend"]] == [3, 2]
+
+
+def test_trend_per_day_groups_answers_by_day_oldest_first(cli, home, two_sessions):
+    first, second = two_sessions
+    db(home, "UPDATE turns SET answered_at = '2026-01-05T10:00:00+00:00' WHERE session_id = ?", (second,))
+    db(home, "UPDATE turns SET answered_at = '2026-01-03T10:00:00+00:00' WHERE session_id = ?", (first,))
+    st = stats_json(cli, "--by", "day")
+    assert st["trend_by"] == "day"
+    assert [p["answers"] for p in st["trend"]] == [3, 2]
+    dates = [p["date"] for p in st["trend"]]
+    assert dates == sorted(dates) and len(set(dates)) == 2
+    assert cli("stats", "--by", "week").exit_code == 2
+
+
+def test_weakest_criteria_are_averaged_over_graded_answers_lowest_first(cli, home, two_sessions):
+    st = stats_json(cli, "--top", "100")
+    expected: dict[str, list[float]] = {}
+    for *_, grade in latest_grades(home):
+        for c in grade["criteria"]:
+            expected.setdefault(c["name"], []).append(c["score"] / c["max_score"] * 10)
+    rows = st["weakest_criteria"]
+    assert {r["name"] for r in rows} == set(expected)
+    for r in rows:
+        assert r["count"] == len(expected[r["name"]])
+        assert r["average"] == round(sum(expected[r["name"]]) / r["count"], 1)
+    averages = [r["average"] for r in rows]
+    assert averages == sorted(averages)
+    # the implicit accuracy criterion is in every graded answer
+    assert max(r["count"] for r in rows) == 5
+    assert len(stats_json(cli, "--top", "2")["weakest_criteria"]) == 2
+
+
+def test_to_review_ranks_questions_by_their_latest_graded_attempt(cli, home, tmp_path):
+    good = "RNN 按时间步串行，Transformer 矩阵运算整段并行；自注意力任意位置直接交互，全局感受野；路径短，梯度不易消失。"
+    run_jsonl_session(cli, tmp_path, [("1.1", "不知道"), ("1.2", "Decoder-only 适合对话")])
+    run_jsonl_session(cli, tmp_path, [("1.1", good)])
+    rows = stats_json(cli)["to_review"]
+    by_id = {r["question_id"]: r for r in rows}
+    latest_11 = [score for _, ref, _, score, _ in latest_grades(home) if ref.endswith(":1.1")][-1]
+    assert latest_11 > 0
+    assert by_id["1.1"]["score"] == latest_11 and by_id["1.1"]["attempts"] == 2
+    assert by_id["1.2"]["attempts"] == 1 and by_id["1.1"]["ref"] == "llm-basics:1.1"
+    assert [r["score"] for r in rows] == sorted(r["score"] for r in rows)
+    assert set(rows[0]) == REVIEW_KEYS
+
+
+def test_ungraded_answers_are_counted_but_never_averaged_as_zero(cli, home, tmp_path, monkeypatch):
+    run_session(cli, tmp_path, SECOND)
+    monkeypatch.setenv("INTERVIEWER_RETRIES", "0")
+    run_session(cli, tmp_path, FIRST[:1], "--model", "openai/x", "--api-base", "http://127.0.0.1:9/v1")
+    statuses = [st for _, _, st, _, _ in latest_grades(home)]
+    assert statuses == ["graded", "graded", "ungraded"]
+    graded = [score for *_, st, score, _ in latest_grades(home) if st == "graded"]
+    st = stats_json(cli, "--top", "100")
+    assert (st["answers"], st["graded"], st["ungraded"]) == (3, 2, 1)
+    assert st["average"] == round(sum(graded) / 2, 1)
+    assert st["trend"][-1] == st["trend"][-1] | {"answers": 1, "graded": 0, "average": None}
+    assert max(r["count"] for r in st["weakest_criteria"]) == 2
+    assert {r["question_id"] for r in st["to_review"]} == {"1.1", "1.2"}
+    assert all(r["attempts"] == (2 if r["question_id"] == "1.1" else 1) for r in st["to_review"])
+
+
+def test_since_keeps_only_sessions_started_on_or_after_the_date(cli, home, two_sessions):
+    first, second = two_sessions
+    db(home, "UPDATE sessions SET started_at = '2020-01-01T09:00:00+00:00' WHERE id = ?", (first,))
+    st = stats_json(cli, "--since", "2021-06-01")
+    assert st["sessions"] == 1 and st["answers"] == 2
+    assert [p["session_id"] for p in st["trend"]] == [second]
+    assert st["since"].startswith("2021-0")
+    assert stats_json(cli, "--since", "30d")["sessions"] == 1
+    assert stats_json(cli, "--since", "2019-12-31")["sessions"] == 2
+    empty = stats_json(cli, "--since", "2999-01-01")
+    assert (empty["sessions"], empty["answers"], empty["average"], empty["trend"]) == (0, 0, None, [])
+    r = cli("stats", "--since", "last tuesday")
+    assert r.exit_code == 2 and "--since" in r.stderr
+
+
+def test_human_stats_has_aligned_tables_and_a_block_bar_trend_without_colour(cli, two_sessions):
+    r = cli("stats")
+    assert r.exit_code == 0, r
+    out = r.stdout
+    assert "\x1b[" not in out
+    assert all(heading in out for heading in HEADINGS)
+    trend = out.split("Trend (average per session, oldest first)\n")[1].split("\n\n")[0].splitlines()
+    assert [ln.split()[0] for ln in trend] == list(two_sessions)
+    assert any("█" in ln for ln in trend)
+    diff = out.split("By difficulty\n")[1].split("\n\n")[0].splitlines()
+    assert diff[0].split() == ["difficulty", "answers", "graded", "average"]
+    assert len({len(ln) for ln in diff}) == 1  # right-aligned numbers: every row as wide as the header
+
+
+def test_stats_with_no_sessions_says_how_to_start(cli):
+    r = cli("stats")
+    assert r.exit_code == 0 and "interviewer start" in r.stdout
+    st = stats_json(cli)
+    assert (st["sessions"], st["answers"], st["average"], st["by_section"]) == (0, 0, None, [])
+
+
+def test_a_retry_within_a_session_replaces_the_earlier_try_in_the_averages(cli, home, tmp_path):
+    from interviewer.store import Store
+
+    sid = run_session(cli, tmp_path, FIRST[:2])
+    ((turn_id, question_json, grade_json),) = db(
+        home,
+        """SELECT t.id, t.question_json, g.grade_json FROM turns t JOIN grades g ON g.turn_id = t.id
+           WHERE t.idx = 0""",
+    )
+    first_try = json.loads(grade_json)
+    retry = first_try | {"score": 9.5}
+    store = Store(home / "interviewer.db")
+    try:
+        new_turn = store.add_turn(sid, 0, "llm-basics:1.1", json.loads(question_json), "better", attempt=2)
+        store.add_grade(new_turn, retry)
+    finally:
+        store.close()
+    st = stats_json(cli)
+    second_score = latest_grades(home)[1][3]
+    assert (st["answers"], st["graded"]) == (2, 2)
+    assert st["average"] == round((9.5 + second_score) / 2, 1)
+    assert st["trend"][0]["average"] == cli("sessions", "--json").json_lines()[0]["score"]
+    review = {r["question_id"]: r for r in st["to_review"]}
+    assert review["1.1"]["score"] == 9.5 and review["1.1"]["attempts"] == 2
+    (h,) = cli("history", "1.1", "--json").json_lines()
+    assert [(a["attempt"], a["score"]) for a in h["attempts"]] == [(1, first_try["score"]), (2, 9.5)]
+    assert "(try 2)" in cli("history", "1.1").stdout
+
+
+# ---------------------------------------------------------------- history
+
+
+def test_history_lists_every_attempt_oldest_first_with_grades(cli, home, tmp_path, monkeypatch):
+    first = run_session(cli, tmp_path, FIRST[:1])
+    second = run_session(cli, tmp_path, SECOND[:1])
+    monkeypatch.setenv("INTERVIEWER_RETRIES", "0")
+    third = run_session(cli, tmp_path, ["并行"], "--model", "openai/x", "--api-base", "http://127.0.0.1:9/v1")
+    r = cli("history", "1.1", "--json")
+    assert r.exit_code == 0, r
+    (h,) = r.json_lines()
+    assert h == cli("history", "llm-basics:1.1", "--json").json_lines()[0]
+    assert h["ref"] == "llm-basics:1.1" and h["question_id"] == "1.1" and "RNN" in h["text"]
+    assert [a["session_id"] for a in h["attempts"]] == [first, second, third]
+    stored = [score for _, ref, _, score, _ in latest_grades(home)]
+    assert [a["score"] for a in h["attempts"]] == [stored[0], stored[1], None]
+    assert [a["status"] for a in h["attempts"]] == ["graded", "graded", "ungraded"]
+    assert h["attempts"][0]["grader"] == {"kind": "offline", "model": None}
+    assert h["attempts"][2]["grader"]["kind"] == "llm" and h["attempts"][2]["error"]
+    verdicts = {c["id"]: c["verdict"] for c in h["attempts"][0]["criteria"]}
+    assert set(verdicts) >= {"parallelism", "accuracy"}
+    assert set(verdicts.values()) <= {"met", "partial", "missed"}
+    assert h["latest"] == stored[1] and h["best"] == max(stored[:2])
+
+    text = cli("history", "1.1").stdout
+    lines = text.splitlines()
+    assert lines[0].startswith("[llm-basics:1.1]")
+    assert [ln.split()[2] for ln in lines[2:5]] == [first, second, third]
+    assert "ungraded" in lines[4] and "llm (openai/x)" in lines[4]
+    assert "✔" in text or "◐" in text or "✘" in text
+    assert "3 attempt(s)" in text
+
+
+def test_history_of_an_unanswered_or_unknown_question(cli):
+    r = cli("history", "2.1")
+    assert r.exit_code == 0 and "No attempts yet" in r.stdout and "Scaled Dot-Product" in r.stdout
+    (h,) = cli("history", "2.1", "--json").json_lines()
+    assert h["attempts"] == [] and h["best"] is None and h["ref"] == "llm-basics:2.1"
+    r = cli("history", "99.9")
+    assert r.exit_code == 2 and "99.9" in r.stderr
+
+
+# ---------------------------------------------------------------- the pure functions
+
+
+def attempt(ref, score, criteria=(), status="graded"):
+    return {
+        "question_ref": ref, "question": {"id": ref.split(":")[1], "section": "S", "text": ref},
+        "answered_at": "2026-01-01T00:00:00+00:00", "session_id": "s",
+        "grade": {"status": status, "score": score, "criteria": list(criteria)},
+    }  # fmt: skip
+
+
+def test_weakest_criteria_scale_each_score_by_its_maximum():
+    a = attempt("b:1", 5.0, [{"name": "x", "score": 2.0, "max_score": 4.0}, {"name": "y", "score": 9.0, "max_score": 10}])  # fmt: skip
+    b = attempt("b:2", 1.0, [{"name": "x", "score": 10.0, "max_score": 10.0}])
+    skipped = attempt("b:3", None, [{"name": "y", "score": 0.0, "max_score": 10.0}], status="ungraded")
+    assert weakest_criteria([a, b, skipped]) == [
+        {"name": "x", "average": 7.5, "count": 2},
+        {"name": "y", "average": 9.0, "count": 1},
+    ]
+
+
+def test_to_review_skips_an_ungraded_retry_and_keeps_the_last_graded_score():
+    rows = to_review([attempt("b:1", 2.0), attempt("b:1", 8.0), attempt("b:1", None, status="ungraded")])
+    assert [(r["ref"], r["score"], r["attempts"]) for r in rows] == [("b:1", 8.0, 3)]
+
+
+def test_parse_since_accepts_dates_datetimes_and_days_ago():
+    now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+    assert parse_since("7d", now) == "2026-03-03T12:00:00+00:00"
+    assert parse_since("2w", now) == "2026-02-24T12:00:00+00:00"
+    assert parse_since("2026-03-01T08:00:00+00:00") == "2026-03-01T08:00:00+00:00"
+    assert parse_since(None) is None
+    with pytest.raises(InputError):
+        parse_since("yesterday-ish")
+
+
+def test_resolve_ref_needs_a_bank_prefix_only_when_the_id_is_ambiguous():
+    refs = ["a:1.1", "b:1.1", "a:2.1"]
+    assert resolve_ref(refs, "2.1") == "a:2.1"
+    assert resolve_ref(refs, "b:1.1") == "b:1.1"
+    assert resolve_ref(refs, "9.9") is None
+    with pytest.raises(InputError, match="several banks"):
+        resolve_ref(refs, "1.1")
