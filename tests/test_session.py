@@ -232,3 +232,31 @@ def test_config_show_precedence_and_masking(cli, home, monkeypatch):
     assert rows["timeout"]["value"] == 12 and rows["timeout"]["source"].endswith("config.toml")
     assert "sk-file-secret-123456" not in json.dumps(rows)
     assert rows["grader_in_use"]["value"] == "llm"
+
+
+def test_interview_mode_never_waits_for_grades_between_questions(cli, tmp_path, llm_env):
+    """All five grades are in flight at once: the next question never waits for the previous grade."""
+    import threading
+
+    in_flight = {"now": 0, "max": 0}
+    lock = threading.Lock()
+    all_in = threading.Event()
+    reply = grade_reply()
+
+    def gated(req):
+        with lock:
+            in_flight["now"] += 1
+            in_flight["max"] = max(in_flight["max"], in_flight["now"])
+            if in_flight["now"] == 5:
+                all_in.set()
+        all_in.wait(10)  # no grade is answered until every answer has been given
+        with lock:
+            in_flight["now"] -= 1
+        return reply(req)
+
+    llm_env.default = Reply(gated)
+    answers = [f"回答 {i}：Transformer 可以并行计算" for i in range(5)]
+    r = cli("start", "-n", "5", "--order", "bank", "--mode", "interview", "--answers", str(answers_file(tmp_path, answers)), "--json")
+    assert r.exit_code == 0, r
+    assert in_flight["max"] == 5
+    assert all(t["grade"]["status"] == "graded" for t in json.loads(r.stdout)["turns"])
