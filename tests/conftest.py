@@ -74,7 +74,7 @@ def criterion_ids(request_json: dict) -> list[str]:
         return rf["json_schema"]["schema"]["properties"]["criteria"]["items"]["properties"]["id"]["enum"]
     except (KeyError, TypeError):
         text = "\n".join(m.get("content", "") for m in request_json["messages"])
-        return re.findall(r"^- id: ([a-z0-9_]+) \|", text, flags=re.M)
+        return re.findall(r"^- ([a-z][a-z0-9_]*) \| ", text, flags=re.M)
 
 
 def grade_reply(verdict: str = "met", score: float = 9.0, holistic: float | None = None, **extra):

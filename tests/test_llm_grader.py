@@ -173,3 +173,16 @@ def test_samples_take_the_median_and_report_spread(llm_server, q21):
     g = run(make(llm_server, samples=3), q21)
     assert g.score == 5.0
     assert g.extra["samples"] == 3 and g.extra["spread"]["flow"] == 7.0
+
+
+def test_long_prompts_drop_partial_levels_first_then_trim_the_reference(seed_questions):
+    from interviewer.grading.prompt import build_prompt, estimate_tokens
+
+    q = seed_questions["4.3"]
+    rubric = rubric_for(q)
+    roomy = build_prompt(q.id, q.text, q.hint, rubric, "short", budget=10_000)
+    assert "Partial:" in roomy.user and rubric.reference_answer.splitlines()[-1] in roomy.user
+    tight = build_prompt(q.id, q.text, q.hint, rubric, "长" * 300, budget=1400)
+    assert "Partial:" not in tight.user and "Met:" in tight.user
+    assert estimate_tokens(tight.system + tight.user) <= 1400 or tight.user.count("…") == 1
+    assert all(c.id in tight.user for c in rubric.all_criteria)

@@ -11,8 +11,12 @@ from pathlib import Path
 
 from interviewer.assets import asset_dir
 from interviewer.rubric import Rubric
+from interviewer.textnorm import sentences
 
 TEMPLATES = ("grade_system.j2", "grade_user.j2")
+PROMPT_BUDGET = (
+    1400  # estimated tokens for system + user; above it the "partial" level descriptions are left out
+)
 LOOKALIKE = re.compile(r"<\s*/?\s*answer[^<>]*>?", re.IGNORECASE)
 
 
@@ -73,6 +77,7 @@ def build_prompt(
     answer: str,
     tag: str | None = None,
     home: Path | None = None,
+    budget: int = PROMPT_BUDGET,
 ) -> Prompt:
     tag = tag or new_tag()
     env = _environment(prompt_folders(home))
@@ -89,8 +94,22 @@ def build_prompt(
         "answer": fence_answer(answer, tag),
     }
     system = env.get_template("grade_system.j2").render(context)
-    user = env.get_template("grade_user.j2").render(context)
+    template = env.get_template("grade_user.j2")
+    user = template.render(context | {"with_partial": True})
+    if estimate_tokens(system + user) > budget:  # long rubrics: the "met" levels stay, "partial" goes
+        context["with_partial"] = False
+        user = template.render(context)
+        reference = sentences(rubric.reference_answer)
+        while estimate_tokens(system + user) > budget and len(reference) > 2:
+            reference = reference[:-1]  # then the reference answer's last sentences
+            user = template.render(context | {"reference_answer": "".join(reference) + "…"})
     return Prompt(system=system, user=user, version=prompt_version(home))
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap token estimate, fitted to cl100k on the seed prompts: ~1.15 per CJK character, ~0.3 per other."""
+    cjk = sum(1 for ch in text if "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef")
+    return int(cjk * 1.15 + (len(text) - cjk) * 0.3)
 
 
 def response_schema(rubric: Rubric) -> dict:
