@@ -66,6 +66,17 @@ def _settings(**flags):
     return load_settings(flags)
 
 
+def _grading_settings(model, api_base, grader, **flags):
+    """Settings for a command that grades: flags checked, and the LLM grader's needs checked before any work."""
+    from interviewer.core import check_llm_settings
+
+    settings = _settings(
+        model=model, api_base=api_base, grader=_choice(grader, ("offline", "llm"), "--grader"), **flags
+    )
+    check_llm_settings(settings)
+    return settings
+
+
 def _choice(value: str | None, allowed: tuple[str, ...], flag: str) -> str | None:
     if value is not None and value not in allowed:
         raise InputError(f"{flag} must be one of {', '.join(allowed)}, got {value!r}")
@@ -242,13 +253,10 @@ def grade(
 ):
     """Grade one answer, or a batch. Examples:
     interviewer grade -q 2.1 -a "先算 QKᵀ …";  interviewer grade --batch answers.jsonl --json"""
-    from interviewer.core import check_llm_settings, load_questions
+    from interviewer.core import load_questions
     from interviewer.grading.graders import make_grader
 
-    settings = _settings(
-        model=model, api_base=api_base, grader=_choice(grader, ("offline", "llm"), "--grader"), lang=lang
-    )
-    check_llm_settings(settings)
+    settings = _grading_settings(model, api_base, grader, lang=lang)
     questions = load_questions(settings, bank)
     g = make_grader(settings, samples=samples)
     if batch is not None:
@@ -309,14 +317,11 @@ def calibrate(
     interviewer calibrate tests/data/calibration.jsonl --grader llm --model openai/gpt-4o-mini"""
     from interviewer.batch import grade_batch, read_calibration
     from interviewer.calibration import Example, report
-    from interviewer.core import check_llm_settings, load_questions
+    from interviewer.core import load_questions
     from interviewer.grading.graders import make_grader
     from interviewer.textnorm import visible_length
 
-    settings = _settings(
-        model=model, api_base=api_base, grader=_choice(grader, ("offline", "llm"), "--grader"), lang=lang
-    )
-    check_llm_settings(settings)
+    settings = _grading_settings(model, api_base, grader, lang=lang)
     examples = read_calibration(file, load_questions(settings, bank), settings.home)
     results = list(
         grade_batch([item for item, _, _ in examples], make_grader(settings, samples=samples), concurrency)
@@ -372,7 +377,10 @@ def start(
     frequency: Annotated[str | None, typer.Option("--frequency", help="high|medium|low.")] = None,
     order: Annotated[
         str | None,
-        typer.Option("--order", help="smart (spaced repetition; the default once there is history)|random|bank|frequency."),
+        typer.Option(
+            "--order",
+            help="smart (spaced repetition; the default once there is history)|random|bank|frequency.",
+        ),
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed for a repeatable random order.")] = None,
     mode: Annotated[
@@ -383,7 +391,12 @@ def start(
     ] = None,
     follow_ups: Annotated[
         int | None,
-        typer.Option("--follow-ups", min=0, max=2, help="Follow-up questions per answer (default: 1 when typing, 0 scripted)."),
+        typer.Option(
+            "--follow-ups",
+            min=0,
+            max=2,
+            help="Follow-up questions per answer (default: 1 when typing, 0 scripted).",
+        ),
     ] = None,
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", min=10, help="Seconds per question; a countdown is shown.")
@@ -397,15 +410,13 @@ def start(
 ):
     """Start a mock interview. Examples:
     interviewer start -n 3 --section 2;  interviewer start --mode interview --answers my_answers.txt"""
-    from interviewer.core import check_llm_settings, load_questions, open_store
+    from interviewer.core import load_questions, open_store
     from interviewer.select import ORDERS, select_questions
 
     _choice(order, (*ORDERS, "smart"), "--order")
-    settings = _settings(
-        model=model, api_base=api_base, grader=_choice(grader, ("offline", "llm"), "--grader"),
-        mode=_choice(mode, ("practice", "interview"), "--mode"), lang=lang,
-    )  # fmt: skip
-    check_llm_settings(settings)
+    settings = _grading_settings(
+        model, api_base, grader, mode=_choice(mode, ("practice", "interview"), "--mode"), lang=lang
+    )
     questions = load_questions(settings, bank)
     source = _scripted_source(answers)
     scripted_ids = [a.question_id for a in source.answers] if source else []
@@ -451,12 +462,9 @@ def resume(
     as_json: JsonOpt = False,
 ):
     """Continue an unfinished session; answers never graded are graded first. Example: interviewer resume"""
-    from interviewer.core import check_llm_settings, load_questions
+    from interviewer.core import load_questions
 
-    settings = _settings(
-        model=model, api_base=api_base, grader=_choice(grader, ("offline", "llm"), "--grader"), lang=lang
-    )
-    check_llm_settings(settings)
+    settings = _grading_settings(model, api_base, grader, lang=lang)
     questions = load_questions(settings, bank)
     _run_session(settings, questions, _scripted_source(answers), as_json, session_id=session_id or "")
 
@@ -536,15 +544,12 @@ def regrade(
     as_json: JsonOpt = False,
 ):
     """Grade a session's answers again; every grade is kept, the latest is shown. Example: interviewer regrade --only-ungraded 2026"""
-    from interviewer.core import check_llm_settings, load_questions, open_store
+    from interviewer.core import load_questions, open_store
     from interviewer.grading.graders import make_grader
     from interviewer.session import SessionEngine
     from interviewer.ui import TextReporter
 
-    settings = _settings(
-        model=model, api_base=api_base, grader=_choice(grader, ("offline", "llm"), "--grader"), lang=lang
-    )
-    check_llm_settings(settings)
+    settings = _grading_settings(model, api_base, grader, lang=lang)
     store = open_store(settings)
     engine = SessionEngine(
         store, load_questions(settings, bank), make_grader(settings), TextReporter(quiet=as_json), settings.home,

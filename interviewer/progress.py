@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from interviewer.errors import InputError
-from interviewer.store import Store
+from interviewer.store import Store, decode_turn
 from interviewer.summary import summarize
 
 MAX_SCORE = 10.0
@@ -25,19 +25,14 @@ _DAYS_RE = re.compile(r"^(\d+)\s*([dw])$", re.IGNORECASE)
 # ---------------------------------------------------------------- reading (read-only SQL)
 
 _ATTEMPTS_SQL = """
-SELECT t.id AS turn_id, t.session_id, t.idx, {attempt} AS attempt, {final} AS final, t.question_ref, t.question_json, t.answer, t.answered_at,
-       t.duration_s, t.hint_used, s.started_at AS session_started_at, s.rowid AS session_seq,
+SELECT t.*, s.started_at AS session_started_at, s.rowid AS session_seq,
+       t.attempt = (SELECT MAX(u.attempt) FROM turns u WHERE u.session_id = t.session_id AND u.idx = t.idx) AS final,
        (SELECT grade_json FROM grades g WHERE g.turn_id = t.id ORDER BY g.id DESC LIMIT 1) AS grade_json,
        (SELECT COUNT(*) FROM grades g WHERE g.turn_id = t.id) AS grade_count
 FROM turns t JOIN sessions s ON s.id = t.session_id
 WHERE (:since IS NULL OR s.started_at >= :since) AND (:ref IS NULL OR t.question_ref = :ref)
 ORDER BY t.answered_at, t.id
 """
-_RETRIES = {
-    "attempt": "t.attempt",
-    "final": "t.attempt = (SELECT MAX(u.attempt) FROM turns u WHERE u.session_id = t.session_id AND u.idx = t.idx)",
-}
-_NO_RETRIES = {"attempt": "1", "final": "1"}
 
 
 def read_sessions(store: Store, since: str | None = None) -> list[dict[str, Any]]:
@@ -69,16 +64,11 @@ def read_sessions(store: Store, since: str | None = None) -> list[dict[str, Any]
 def read_attempts(store: Store, since: str | None = None, ref: str | None = None) -> list[dict[str, Any]]:
     """Answered turns (of sessions since `since`, or of one question ref), oldest first, latest grade each."""
     with store.lock:
-        columns = {r[1] for r in store.db.execute("PRAGMA table_info(turns)")}
-        sql = _ATTEMPTS_SQL.format(**(_RETRIES if "attempt" in columns else _NO_RETRIES))
-        rows = store.db.execute(sql, {"since": since, "ref": ref}).fetchall()
+        rows = store.db.execute(_ATTEMPTS_SQL, {"since": since, "ref": ref}).fetchall()
     out = []
     for r in rows:
-        d = dict(r)
-        d["question"] = json.loads(d.pop("question_json"))
-        gj = d.pop("grade_json")
-        d["grade"] = json.loads(gj) if gj else None
-        d["hint_used"] = bool(d["hint_used"])
+        d = decode_turn(r)
+        d["turn_id"] = d.pop("id")
         d["final"] = bool(d["final"])
         d["index"] = d.pop("idx") + 1
         out.append(d)

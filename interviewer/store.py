@@ -122,6 +122,16 @@ def new_session_id() -> str:
     return datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
+def decode_turn(row: sqlite3.Row) -> dict[str, Any]:
+    """A turns row (with its latest `grade_json`) as a dict: question and grade parsed."""
+    d = dict(row)
+    d["question"] = json.loads(d.pop("question_json"))
+    gj = d.pop("grade_json", None)
+    d["grade"] = json.loads(gj) if gj else None
+    d["hint_used"] = bool(d["hint_used"])
+    return d
+
+
 class Store:
     """One database. Safe to share between the session thread and grading threads."""
 
@@ -298,16 +308,7 @@ class Store:
         by_turn: dict[int, list[dict[str, Any]]] = {}
         for f in fus:
             by_turn.setdefault(f["turn_id"], []).append(dict(f))
-        out = []
-        for r in rows:
-            d = dict(r)
-            d["question"] = json.loads(d.pop("question_json"))
-            gj = d.pop("grade_json")
-            d["grade"] = json.loads(gj) if gj else None
-            d["hint_used"] = bool(d["hint_used"])
-            d["follow_ups"] = by_turn.get(d["id"], [])
-            out.append(d)
-        return out
+        return [decode_turn(r) | {"follow_ups": by_turn.get(r["id"], [])} for r in rows]
 
     # ------------------------------------------------------------ spaced repetition
 
