@@ -3,9 +3,8 @@
 import json
 import threading
 
-from openai_server import Reply
-
 from conftest import grade_reply
+from openai_server import Reply
 
 
 def test_grade_one_answer_json(cli):
