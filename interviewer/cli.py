@@ -466,7 +466,8 @@ def resume(
 
     settings = _grading_settings(model, api_base, grader, lang=lang)
     questions = load_questions(settings, bank)
-    _run_session(settings, questions, _scripted_source(answers), as_json, session_id=session_id or "")
+    source = _scripted_source(answers, allow_empty=True)
+    _run_session(settings, questions, source, as_json, session_id=session_id or "")
 
 
 def _scripted_question(questions, answer, path: Path | None):
@@ -478,18 +479,25 @@ def _scripted_question(questions, answer, path: Path | None):
         raise AnswersError(path or "<stdin>", answer.line, str(exc)) from None
 
 
-def _scripted_source(answers: Path | None):
-    """Answers from --answers, or from stdin when it is not a terminal; None means ask interactively."""
+def _scripted_source(answers: Path | None, allow_empty: bool = False):
+    """Answers from --answers, or from stdin when it is not a terminal; None means ask interactively.
+
+    `allow_empty` (resume): no answers at all is fine — the answers already given are graded, nothing more asked.
+    """
     from interviewer.answers import ScriptedSource, parse_answers
 
     if answers is not None:
         from interviewer.bank import read_text
         from interviewer.errors import AnswersError
 
-        return ScriptedSource(parse_answers(read_text(answers, AnswersError), str(answers)))
-    if not sys.stdin.isatty():
-        return ScriptedSource(parse_answers(sys.stdin.read(), "<stdin>"))
-    return None
+        text, where = read_text(answers, AnswersError), str(answers)
+    elif not sys.stdin.isatty():
+        text, where = sys.stdin.read(), "<stdin>"
+    else:
+        return None
+    if allow_empty and not text.strip():
+        return ScriptedSource([])
+    return ScriptedSource(parse_answers(text, where))
 
 
 def _run_session(settings, questions, source, as_json, plan=None, session_settings=None, session_id=""):

@@ -6,6 +6,7 @@ import json
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,6 +123,23 @@ def new_session_id() -> str:
     return datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
 
+LOCK_WAIT_S = 30.0
+
+
+def _while_locked(fn, seconds: float = LOCK_WAIT_S):
+    """Run `fn`, retrying while SQLite says the database is locked or busy, for up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    delay = 0.01
+    while True:
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)  # another process holds the write lock: there is nothing to wait on but time
+            delay = min(0.2, delay * 2)
+
+
 def decode_turn(row: sqlite3.Row) -> dict[str, Any]:
     """A turns row (with its latest `grade_json`) as a dict: question and grade parsed."""
     d = dict(row)
@@ -139,13 +157,17 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         try:
-            self.db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+            self.db = sqlite3.connect(
+                path, timeout=LOCK_WAIT_S, check_same_thread=False, isolation_level=None
+            )
             self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA busy_timeout=30000")
-            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT_S * 1000)}")
             self.lock = threading.RLock()
-            self.migrate()
+            # Switching to WAL (and migrating) while another process creates the same file can report
+            # "locked" at once instead of waiting for the busy timeout: wait for it here.
+            _while_locked(lambda: self.db.execute("PRAGMA journal_mode=WAL"))
+            self.db.execute("PRAGMA foreign_keys=ON")
+            _while_locked(self.migrate)
         except sqlite3.DatabaseError as exc:
             raise InterviewerError(
                 f"{path}: cannot open the database ({exc}); move it aside or set INTERVIEWER_HOME"

@@ -51,7 +51,8 @@ def tag_line(q: Question) -> str:
 def format_grade(grade: Grade, style: Style, verbose: bool = True) -> list[str]:
     lines = [f"Score: {style.score(grade.score)}" + (f"  [{', '.join(grade.flags)}]" if grade.flags else "")]
     if grade.status != "graded":
-        lines.append(f"Not graded: {grade.error}. Grade it later with 'interviewer regrade'.")
+        later = "" if "regrade" in (grade.error or "") else " Grade it later with 'interviewer regrade'."
+        lines.append(f"Not graded: {grade.error}.{later}")
         return lines
     for c in grade.criteria:
         mark = {"met": "✔", "partial": "◐", "missed": "✘"}.get(c.verdict, "?")
