@@ -18,7 +18,8 @@ from typing import Any, Protocol
 from interviewer.bank import Question, QuestionSet
 from interviewer.grading.graders import Grader
 from interviewer.grading.models import Grade, GraderInfo, ungraded
-from interviewer.rubric import Rubric, rubric_for
+from interviewer.grading.offline import follow_up_text
+from interviewer.rubric import rubric_for
 from interviewer.store import Store
 from interviewer.summary import summarize
 
@@ -75,7 +76,7 @@ def combined_answer(answer: str, follow_ups: list[dict[str, Any]]) -> str:
     return "".join(parts)
 
 
-def follow_up_question(rubric: Rubric, grade: Grade) -> tuple[str | None, str]:
+def follow_up_question(question: Question, grade: Grade) -> tuple[str | None, str]:
     """A follow-up aimed at the weakest criterion: the model's own question when it gave one, else one from the rubric."""
     scored = [c for c in grade.criteria if c.id != "accuracy"] or grade.criteria
     if not scored:
@@ -83,9 +84,7 @@ def follow_up_question(rubric: Rubric, grade: Grade) -> tuple[str | None, str]:
     weakest = min(scored, key=lambda c: (c.score / c.max_score, -c.weight))
     if grade.grader.kind == "llm" and grade.follow_up:
         return weakest.id, grade.follow_up
-    crit = next((c for c in rubric.criteria if c.id == weakest.id), None)
-    detail = f"（{crit.description}）" if crit and crit.description else ""
-    return weakest.id, f"追问：能再具体讲讲「{weakest.name}」吗？{detail}"
+    return weakest.id, follow_up_text(weakest.name, question.text)
 
 
 def apply_hint_penalty(grade: Grade) -> Grade:
@@ -185,7 +184,7 @@ class SessionEngine:
         """Ask up to `follow_ups` follow-up questions; each answer is committed at once. False if the candidate quit."""
         rubric = rubric_for(q, self.home)
         for i in range(self.follow_ups):
-            criterion_id, text = follow_up_question(rubric, grade)
+            criterion_id, text = follow_up_question(q, grade)
             if not text:
                 return True
             self.reporter.follow_up(q, text)
@@ -284,19 +283,22 @@ class SessionEngine:
                     return "quit"
                 pending.append((q, self._submit(turn, q)))
                 return "ok"
+            follow = self.follow_ups and answer.strip()
             with self.reporter.grading(q):
-                grade = self._submit(turn, q, live=not self.follow_ups).result()
-            self.reporter.feedback(q, grade, previous)
-            if self.follow_ups and answer.strip() and grade.status == "graded":
+                grade = self._submit(turn, q, live=not follow).result()
+            first = None
+            if follow and grade.status == "graded":
+                # Like an interviewer: the follow-up comes before the verdict, so the feedback cannot give it away.
                 if not self._ask_follow_ups(source, turn, q, grade):
+                    self.reporter.feedback(q, grade, previous)
                     return "quit"
                 if turn["follow_ups"]:
                     first = grade
                     with self.reporter.grading(q):
                         grade = self._submit(turn, q).result()
-                    self.reporter.feedback(q, grade, first)
                 elif self.record_reviews:
                     self._record_review(q.ref, grade.score)
+            self.reporter.feedback(q, grade, first or previous)
             if source.after_feedback(q) != "retry":
                 return "ok"
             previous, attempt = grade, attempt + 1

@@ -55,17 +55,15 @@ def test_hint_penalty_is_visible():
 
 
 def test_follow_up_aims_at_the_weakest_criterion(seed_questions):
-    from interviewer.rubric import rubric_for
-
-    rubric = rubric_for(seed_questions["2.1"])
     g = Grade(
         question_id="2.1", status="graded", score=5,
         criteria=[CriterionResult("flow", "计算流程", 2, 9), CriterionResult("scaling", "缩放因子的作用", 2, 1),
                   CriterionResult("accuracy", "acc", 1, 0)],
         grader=GraderInfo(kind="offline"),
     )  # fmt: skip
-    cid, text = follow_up_question(rubric, g)
+    cid, text = follow_up_question(seed_questions["2.1"], g)
     assert cid == "scaling" and "缩放因子的作用" in text
+    assert "方差" not in text  # it asks; it does not give the answer away
     assert "[追问 / follow-up] Q?\nA" in combined_answer("main", [{"question": "Q?", "answer": "A"}])
 
 
@@ -175,7 +173,20 @@ def test_html_export_shows_follow_ups_escaped(cli, tmp_path):
     f = tmp_path / "a.txt"
     f.write_text("先算 QK^T 再 softmax 乘 V\n---\n<b>方差</b> 随维度增大\n", encoding="utf-8")
     s = json.loads(
-        cli("start", "-n", "1", "--section", "2", "--order", "bank", "--follow-ups", "1", "--answers", str(f), "--json").stdout
+        cli(
+            "start",
+            "-n",
+            "1",
+            "--section",
+            "2",
+            "--order",
+            "bank",
+            "--follow-ups",
+            "1",
+            "--answers",
+            str(f),
+            "--json",
+        ).stdout
     )
     html = cli("export", s["id"], "--format", "html").stdout
     assert "Follow-up." in html and "&lt;b&gt;方差&lt;/b&gt;" in html and "<b>方差</b>" not in html

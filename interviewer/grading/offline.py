@@ -24,6 +24,7 @@ from interviewer.grading.models import (
 from interviewer.grading.signals import has_reason, injection_spans, is_negated, looks_like_keyword_list
 from interviewer.rubric import ACCURACY_ID, Criterion, KeyPoint, Rubric
 from interviewer.textnorm import (
+    HAN_RUN,
     compact,
     contains_alias,
     content_tokens,
@@ -130,12 +131,15 @@ def _topicality(question_text: str, rubric: Rubric, ans: _Answer) -> float:
     return len(wanted & ans.tokens) / len(wanted)
 
 
-def _follow_up(weakest: Criterion | None) -> str:
-    if weakest is None:
-        return ""
-    if weakest.description:
-        return f"能再具体说说「{weakest.name}」吗？{weakest.description}"
-    return f"能再具体说说「{weakest.name}」吗？"
+def follow_up_text(name: str, question_text: str) -> str:
+    """A follow-up on one criterion that asks without giving the answer away, in the question's language."""
+    if HAN_RUN.search(question_text):
+        return f"能再具体讲讲「{name}」吗？为什么，怎么做？"
+    return f"Could you go deeper into “{name}”: why does it matter, and how does it work?"
+
+
+def _follow_up(weakest: Criterion | None, question_text: str) -> str:
+    return follow_up_text(weakest.name, question_text) if weakest is not None else ""
 
 
 def grade_offline(question_id: str, question_text: str, rubric: Rubric, answer: str) -> Grade:
@@ -241,7 +245,9 @@ def grade_offline(question_id: str, question_text: str, rubric: Rubric, answer: 
         missing=missing + [f"Wrong claim: {m}" for m in mistakes],
         feedback=feedback,
         better_answer=outline(rubric),
-        follow_up=_follow_up(weakest) if weakest is not None and math.isfinite(score) and score < 9.5 else "",
+        follow_up=_follow_up(weakest, question_text)
+        if weakest is not None and math.isfinite(score) and score < 9.5
+        else "",
         flags=flags,
         grader=GraderInfo(
             kind="offline",
