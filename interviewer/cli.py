@@ -6,6 +6,7 @@ Heavy modules (litellm, prompt_toolkit, jinja2, the graders) are imported inside
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -30,6 +31,7 @@ app.add_typer(rubric_app, name="rubric")
 app.add_typer(config_app, name="config")
 
 STATE = {"debug": False}
+MAX_SESSION_GRADES = 16  # grades in flight at once in one session
 
 BankOpt = Annotated[
     list[Path] | None,
@@ -516,9 +518,11 @@ def _run_session(settings, questions, source, as_json, plan=None, session_settin
     if plan is None and not session_id:
         session_id = store.last_session_id(unfinished=True)
     saved = session_settings if plan is not None else json.loads(store.session(session_id)["settings_json"])
+    planned = len(plan) if plan is not None else len(json.loads(store.session(session_id)["plan_json"]))
     engine = SessionEngine(
-        store, questions, make_grader(settings), reporter, settings.home, settings.concurrency,
-        follow_ups=int(saved.get("follow_ups") or 0) if source is None or plan is not None else 0,
+        store, questions, make_grader(settings), reporter, settings.home,
+        concurrency=max(settings.concurrency, min(MAX_SESSION_GRADES, planned)),  # every grade at once, bounded
+        follow_ups=int(saved.get("follow_ups") or 0),
     )  # fmt: skip
     if plan is not None:
         session_id = engine.create(plan, settings.mode, session_settings)
@@ -783,6 +787,23 @@ def _home_from_env() -> bool:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The console entry point: run the app and exit with its code."""
+    try:
+        _main(argv)
+    except SystemExit as exc:
+        if argv is None and "litellm" in sys.modules:
+            # Tearing down an interpreter that loaded litellm takes about a second; every answer and grade is
+            # already committed, so flush the output and leave at once.
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            if exc.code is not None and not isinstance(exc.code, int):
+                print(exc.code, file=sys.stderr)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        raise
+
+
+def _main(argv: list[str] | None) -> None:
     """Run the app; an expected failure prints one line on stderr and exits with its code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:

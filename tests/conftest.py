@@ -41,7 +41,7 @@ class _Main:
     def main(self, args=(), prog_name=None, **_):
         from interviewer.cli import main
 
-        main(list(args))
+        main(list(args))  # a list, as the console script never passes: no fast exit inside the test process
 
 
 class Result:

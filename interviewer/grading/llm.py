@@ -76,7 +76,9 @@ MAX_WAIT = 60.0
 
 
 LITELLM_PREFIX = re.compile(r"^(litellm\.)?\w+Error: (\w+Error: )?(\w+Exception - )?(error - )?")
-BODY_NOT_JSON = re.compile(r"Expecting value|Unterminated string|Expecting ',' delimiter|Extra data|JSONDecodeError")
+BODY_NOT_JSON = re.compile(
+    r"Expecting value|Unterminated string|Expecting ',' delimiter|Extra data|JSONDecodeError"
+)
 
 
 def concise(message: str) -> str:
@@ -249,11 +251,8 @@ class LLMGrader:
         choice = resp.choices[0]
         text = (choice.message.content or "") if choice.message else ""
         usage = getattr(resp, "usage", None)
-        cost = None
-        try:
-            cost = lit.completion_cost(completion_response=resp) or None
-        except Exception:
-            cost = None
+        hidden = getattr(resp, "_hidden_params", None) or {}
+        cost = hidden.get("response_cost") or None  # litellm prices the call itself; no second pass
         return Completion(
             text=text,
             prompt_tokens=getattr(usage, "prompt_tokens", None),

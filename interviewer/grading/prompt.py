@@ -14,9 +14,9 @@ from interviewer.rubric import Rubric
 from interviewer.textnorm import sentences
 
 TEMPLATES = ("grade_system.j2", "grade_user.j2")
-PROMPT_BUDGET = (
-    1400  # estimated tokens for system + user; above it the "partial" level descriptions are left out
-)
+# Estimated tokens for system + user (the estimate runs up to ~7% under cl100k, so 1,350 keeps real prompts
+# under 1,500). Above it the "partial" level descriptions go, then the reference answer's last sentences.
+PROMPT_BUDGET = 1350
 LOOKALIKE = re.compile(r"<\s*/?\s*answer[^<>]*>?", re.IGNORECASE)
 
 
@@ -61,7 +61,13 @@ def prompt_folders(home: Path | None) -> tuple[Path, ...]:
 
 
 def prompt_version(home: Path | None = None) -> str:
-    env = _environment(prompt_folders(home))
+    return _version(prompt_folders(home))
+
+
+@cache
+def _version(folders: tuple[Path, ...]) -> str:
+    """A hash of the templates in use, recorded with every grade (read once per process)."""
+    env = _environment(folders)
     digest = hashlib.sha1()
     for name in TEMPLATES:
         source, _, _ = env.loader.get_source(env, name)
