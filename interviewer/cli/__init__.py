@@ -1,0 +1,100 @@
+"""The `interviewer` command: the app, its entry point, and the modules that hold its commands.
+
+Each command is one function (parse flags, call the library, render) in a module named for its job. Heavy modules
+(litellm, prompt_toolkit, jinja2, the graders) are imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from interviewer import __version__
+from interviewer.cli import bank_cmds, config_cmds, grading_cmds, progress_cmds, rubric_cmds, session_cmds
+from interviewer.errors import ExitCode, InterviewerError
+
+app = typer.Typer(
+    help="An LLM-graded mock interviewer for the terminal.\n\nExample: interviewer start -n 3 --section 2",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+# `--help` lists the commands in the order they are added here.
+app.add_typer(grading_cmds.commands)
+app.add_typer(session_cmds.commands)
+app.add_typer(progress_cmds.commands)
+app.add_typer(bank_cmds.bank_app, name="bank")
+app.add_typer(rubric_cmds.rubric_app, name="rubric")
+app.add_typer(config_cmds.config_app, name="config")
+
+STATE = {"debug": False}
+
+
+def _version(value: bool):
+    if value:
+        typer.echo(f"interviewer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    version: Annotated[
+        bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = None,
+):
+    STATE["debug"] = debug
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The console entry point: run the app and exit with its code."""
+    try:
+        _main(argv)
+    except SystemExit as exc:
+        if argv is None and "litellm" in sys.modules:
+            # Tearing down an interpreter that loaded litellm takes about a second; every answer and grade is
+            # already committed, so flush the output and leave at once.
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            if exc.code is not None and not isinstance(exc.code, int):
+                print(exc.code, file=sys.stderr)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+        raise
+
+
+def _main(argv: list[str] | None) -> None:
+    """Run the app; an expected failure prints one line on stderr and exits with its code."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        code = app(args=argv, standalone_mode=False)  # returns the code of a typer.Exit
+    except InterviewerError as exc:
+        if debug:
+            raise
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(int(exc.exit_code))
+    except KeyboardInterrupt:
+        typer.echo("\nInterrupted.", err=True)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    except Exception as exc:
+        # click's exceptions (typer may bundle its own copy of click): matched by name, not by class
+        names = {c.__name__ for c in type(exc).__mro__}
+        if "Abort" in names:
+            typer.echo("\nInterrupted.", err=True)
+            sys.exit(int(ExitCode.INTERRUPTED))
+        if "ClickException" in names:
+            message = " ".join(exc.format_message().split())
+            hint = " (see --help)" if "UsageError" in names else ""
+            typer.echo(f"error: {message}{hint}", err=True)
+            sys.exit(getattr(exc, "exit_code", int(ExitCode.USAGE)))
+        if debug:
+            raise
+        typer.echo(
+            f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True
+        )
+        sys.exit(int(ExitCode.FAILURE))
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,63 @@
+"""What the command modules share: the common options, settings from the flags, and output helpers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from interviewer.errors import InputError, InterviewerError
+
+BankOpt = Annotated[
+    list[Path] | None,
+    typer.Option("--bank", help="Bank file or folder (repeatable); replaces the shipped bank."),
+]
+LangOpt = Annotated[str | None, typer.Option("--lang", help="Bank edition: zh (default) or en.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="litellm model, e.g. openai/gpt-4o-mini.")]
+BaseOpt = Annotated[
+    str | None, typer.Option("--api-base", help="OpenAI-compatible endpoint (vLLM, llama.cpp, Ollama).")
+]
+GraderOpt = Annotated[str | None, typer.Option("--grader", help="offline (default without a model) or llm.")]
+
+
+def _settings(**flags):
+    from interviewer.config import load_settings
+
+    return load_settings(flags)
+
+
+def _grading_settings(model, api_base, grader, **flags):
+    """Settings for a command that grades: flags checked, and the LLM grader's needs checked before any work."""
+    from interviewer.core import check_llm_settings
+
+    settings = _settings(
+        model=model, api_base=api_base, grader=_choice(grader, ("offline", "llm"), "--grader"), **flags
+    )
+    check_llm_settings(settings)
+    return settings
+
+
+def _choice(value: str | None, allowed: tuple[str, ...], flag: str) -> str | None:
+    if value is not None and value not in allowed:
+        raise InputError(f"{flag} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+def _print_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+def _write_output(text: str, output: Path | None) -> None:
+    """Write `text` to stdout, or to the file `output` (noted on stderr)."""
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InterviewerError(f"{output}: cannot write ({exc.strerror}); choose another -o path") from None
+    typer.echo(f"Wrote {output}", err=True)

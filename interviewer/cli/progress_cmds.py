@@ -1,0 +1,103 @@
+"""Progress across sessions: `stats`, `history` and `report`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from interviewer.cli.common import BankOpt, JsonOpt, LangOpt, _choice, _print_json, _settings, _write_output
+
+commands = typer.Typer()
+
+SinceOpt = Annotated[
+    str | None,
+    typer.Option("--since", help="Only sessions started on or after DATE: 2026-03-01, a date-time, or 7d."),
+]
+ByOpt = Annotated[str, typer.Option("--by", help="Trend: average per session or per day.")]
+
+
+@commands.command()
+def stats(
+    since: SinceOpt = None,
+    by: ByOpt = "session",
+    top: Annotated[
+        int, typer.Option("--top", min=1, help="How many weak criteria and questions to list.")
+    ] = 5,
+    as_json: JsonOpt = False,
+):
+    """Progress: averages overall, by section and difficulty, the trend, weakest criteria, questions to review.
+    Example: interviewer stats --since 2026-03-01"""
+    from interviewer.core import open_store
+    from interviewer.progress import TREND_BY, parse_since, read_attempts, read_sessions
+    from interviewer.progress import stats as compute_stats
+
+    _choice(by, TREND_BY, "--by")
+    cutoff = parse_since(since)
+    store = open_store(_settings())
+    rows, attempts = read_sessions(store, cutoff), read_attempts(store, cutoff)
+    st = compute_stats(rows, attempts, since=cutoff, by=by, top=top)
+    if as_json:
+        _print_json(st)
+        return
+    from interviewer.textview import Paint, render_stats
+    from interviewer.ui import use_color
+
+    sys.stdout.write(render_stats(st, Paint(use_color(sys.stdout)), since))
+
+
+@commands.command()
+def history(
+    question_id: Annotated[str, typer.Argument(help="Question id: 2.1, or bank:2.1.")],
+    bank: BankOpt = None,
+    lang: LangOpt = None,
+    as_json: JsonOpt = False,
+):
+    """Every attempt at one question across sessions, oldest first. Example: interviewer history 2.1"""
+    from interviewer.core import load_questions, open_store
+    from interviewer.progress import history as question_history
+    from interviewer.progress import question_refs, read_attempts, resolve_ref
+
+    settings = _settings(lang=lang)
+    store = open_store(settings)
+    ref = resolve_ref(question_refs(store), question_id)
+    question = None
+    if ref is None:  # never answered: say so if the question exists, else the usual "no question" error
+        q = load_questions(settings, bank).get(question_id)
+        ref, question = q.ref, q.to_dict()
+    h = question_history(read_attempts(store, ref=ref), ref, question)
+    if as_json:
+        _print_json(h)
+        return
+    from interviewer.textview import Paint, render_history
+    from interviewer.ui import use_color
+
+    sys.stdout.write(render_history(h, Paint(use_color(sys.stdout))))
+
+
+@commands.command("report")
+def report_cmd(
+    since: SinceOpt = None,
+    by: ByOpt = "session",
+    top: Annotated[
+        int, typer.Option("--top", min=1, help="How many weak criteria and questions to list.")
+    ] = 10,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write to a file instead of stdout.")
+    ] = None,
+):
+    """A self-contained HTML progress report for a period (default: all sessions).
+    Example: interviewer report --since 2026-03-01 -o progress.html"""
+    from interviewer.core import open_store
+    from interviewer.export import render_report
+    from interviewer.progress import TREND_BY, parse_since, read_attempts, read_sessions
+    from interviewer.progress import report as report_data
+
+    _choice(by, TREND_BY, "--by")
+    cutoff = parse_since(since)
+    store = open_store(_settings())
+    rows, attempts = read_sessions(store, cutoff), read_attempts(store, cutoff)
+    data = report_data(rows, attempts, since=cutoff, since_label=since, by=by, top=top)
+    _write_output(render_report(data), output)
