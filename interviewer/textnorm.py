@@ -177,7 +177,7 @@ def find_alias(text: str, aliases: list[str]) -> str | None:
     return None
 
 
-STEM_SUFFIXES = ("ization", "isation", "ations", "ation", "ments", "ment", "ness", "ing", "ies", "ed", "es", "ly", "s")
+STEM_SUFFIXES = ("ization", "isation", "ations", "ation", "ments", "ment", "ness", "ing", "ies", "ed", "es", "ly", "s")  # fmt: skip
 
 
 def stem(word: str) -> str:

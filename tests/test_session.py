@@ -135,7 +135,16 @@ def test_answers_running_out_leave_a_resumable_session(cli, tmp_path, home):
 def test_seeded_random_order_is_repeatable(cli, tmp_path):
     def ids():
         r = cli(
-            "start", "-n", "4", "--order", "random", "--seed", "7", "--json", "--answers", str(answers_file(tmp_path, ANSWERS[:4]))
+            "start",
+            "-n",
+            "4",
+            "--order",
+            "random",
+            "--seed",
+            "7",
+            "--json",
+            "--answers",
+            str(answers_file(tmp_path, ANSWERS[:4])),
         )
         return [t["question"]["id"] for t in json.loads(r.stdout)["turns"]]
 
@@ -256,7 +265,18 @@ def test_interview_mode_never_waits_for_grades_between_questions(cli, tmp_path, 
 
     llm_env.default = Reply(gated)
     answers = [f"回答 {i}：Transformer 可以并行计算" for i in range(5)]
-    r = cli("start", "-n", "5", "--order", "bank", "--mode", "interview", "--answers", str(answers_file(tmp_path, answers)), "--json")
+    r = cli(
+        "start",
+        "-n",
+        "5",
+        "--order",
+        "bank",
+        "--mode",
+        "interview",
+        "--answers",
+        str(answers_file(tmp_path, answers)),
+        "--json",
+    )
     assert r.exit_code == 0, r
     assert in_flight["max"] == 5
     assert all(t["grade"]["status"] == "graded" for t in json.loads(r.stdout)["turns"])
