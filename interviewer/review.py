@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from interviewer.bank import Question
+from interviewer.select import FREQ_RANK
 
 NEW_PER_SESSION = 3  # new questions at most, when there are due or weak ones to practise
 WEAK_SCORE = 6.0
-FREQ_RANK = {"high": 0, "medium": 1, "low": 2, None: 3}
 
 
 def rating_for(score: float):

@@ -13,7 +13,7 @@ from pathlib import Path
 from interviewer.assets import asset_dir
 from interviewer.bank import Question, read_text
 from interviewer.errors import RubricError
-from interviewer.textnorm import HAN_RUN, content_tokens, fold, sentences
+from interviewer.textnorm import content_tokens, fold, sentences
 
 ACCURACY_ID = "accuracy"
 SLUG_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -165,9 +165,6 @@ def _criterion(term: str, index: int, used: set[str]) -> Criterion:
     while cid in used or cid == ACCURACY_ID:
         cid = f"{cid}_{index}"
     used.add(cid)
-    keywords = [term]
-    if HAN_RUN.search(term) is None or len(term) > 12:
-        keywords = [w for w in term_aliases(term)]
     return Criterion(
         id=cid,
         name=term,
@@ -175,7 +172,7 @@ def _criterion(term: str, index: int, used: set[str]) -> Criterion:
         description=f"The answer covers {term} correctly and explains it.",
         met=f"States {term} and explains why or how.",
         partial=f"Mentions {term} without explaining it.",
-        key_points=[KeyPoint(text=term, aliases=term_aliases(term) if keywords else [term])],
+        key_points=[KeyPoint(text=term, aliases=term_aliases(term))],
     )
 
 

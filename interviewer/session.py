@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from interviewer.bank import Question, QuestionSet
 from interviewer.grading.graders import Grader
 from interviewer.grading.models import Grade, GraderInfo, ungraded
-from interviewer.grading.offline import follow_up_text
+from interviewer.grading.offline import follow_up_text, grade_offline
 from interviewer.rubric import rubric_for
 from interviewer.store import Store
 from interviewer.summary import summarize
@@ -182,7 +182,6 @@ class SessionEngine:
 
     def _ask_follow_ups(self, source: AnswerSource, turn: dict[str, Any], q: Question, grade: Grade) -> bool:
         """Ask up to `follow_ups` follow-up questions; each answer is committed at once. False if the candidate quit."""
-        rubric = rubric_for(q, self.home)
         for i in range(self.follow_ups):
             criterion_id, text = follow_up_question(q, grade)
             if not text:
@@ -196,17 +195,11 @@ class SessionEngine:
             self.store.add_follow_up(turn["id"], i + 1, criterion_id, text, response.text)
             turn["follow_ups"] = self.store.follow_ups(turn["id"])
             if i + 1 < self.follow_ups:  # the next follow-up aims at what is still weakest
-                from interviewer.grading.offline import grade_offline
-
-                grade = grade_offline(
-                    q.id, q.text, rubric, combined_answer(turn["answer"], turn["follow_ups"])
-                )
+                grade = self._pre_grade(q, combined_answer(turn["answer"], turn["follow_ups"]))
         return True
 
     def _pre_grade(self, q: Question, answer: str) -> Grade:
         """An instant offline grade, only to aim a follow-up without waiting for the real grade."""
-        from interviewer.grading.offline import grade_offline
-
         return grade_offline(q.id, q.text, rubric_for(q, self.home), answer)
 
     # ------------------------------------------------------------ the loop
