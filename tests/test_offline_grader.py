@@ -134,3 +134,9 @@ def test_feedback_names_points_and_says_it_is_offline(q21):
     assert "offline" in g.feedback.lower() and "--grader llm" in g.feedback
     assert g.missing and g.better_answer and g.follow_up
     assert g.grader.kind == "offline" and g.grader.rubric_version == "curated-v1"
+
+
+def test_a_list_is_not_capped_when_the_expected_answer_is_a_list():
+    r = reference_rubric("adhoc", "Name four sorting algorithms.", "Quicksort, mergesort, heapsort, insertion sort.")
+    g = grade_offline("adhoc", "Name four sorting algorithms.", r, "quicksort, mergesort, heapsort, insertion sort")
+    assert "keyword_list" not in g.flags and g.score >= 8

@@ -154,7 +154,8 @@ def grade_offline(question_id: str, question_text: str, rubric: Rubric, answer: 
         for start, end in reversed(spans):  # instructions to the grader are not content
             text = text[:start] + " " + text[end:]
     ans = _Answer(text, question_text)
-    keyword_list = looks_like_keyword_list(text)
+    # A bare list of terms is capped, unless the expected answer is itself a list ("Name three ...").
+    keyword_list = looks_like_keyword_list(text) and not looks_like_keyword_list(rubric.reference_answer)
     if keyword_list:
         flags.append("keyword_list")
     if visible_length(text) < 15:
