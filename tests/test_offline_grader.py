@@ -137,6 +137,10 @@ def test_feedback_names_points_and_says_it_is_offline(q21):
 
 
 def test_a_list_is_not_capped_when_the_expected_answer_is_a_list():
-    r = reference_rubric("adhoc", "Name four sorting algorithms.", "Quicksort, mergesort, heapsort, insertion sort.")
-    g = grade_offline("adhoc", "Name four sorting algorithms.", r, "quicksort, mergesort, heapsort, insertion sort")
+    r = reference_rubric(
+        "adhoc", "Name four sorting algorithms.", "Quicksort, mergesort, heapsort, insertion sort."
+    )
+    g = grade_offline(
+        "adhoc", "Name four sorting algorithms.", r, "quicksort, mergesort, heapsort, insertion sort"
+    )
     assert "keyword_list" not in g.flags and g.score >= 8
