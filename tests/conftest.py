@@ -103,6 +103,30 @@ def grade_reply(verdict: str = "met", score: float = 9.0, holistic: float | None
     return content
 
 
+class InFlightGate:
+    """A reply that holds every request until `n` are in flight at once (or `timeout` passes), counting the peak."""
+
+    def __init__(self, n: int, timeout: float = 10.0):
+        import threading
+
+        self.n, self.timeout = n, timeout
+        self.now = self.max = 0
+        self.lock = threading.Lock()
+        self.all_in = threading.Event()
+        self.reply = grade_reply()
+
+    def __call__(self, request_json):
+        with self.lock:
+            self.now += 1
+            self.max = max(self.max, self.now)
+            if self.now >= self.n:
+                self.all_in.set()
+        self.all_in.wait(self.timeout)
+        with self.lock:
+            self.now -= 1
+        return self.reply(request_json)
+
+
 @pytest.fixture
 def llm_server():
     with FakeOpenAI() as server:

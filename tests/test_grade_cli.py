@@ -1,9 +1,8 @@
 """`interviewer grade`: one answer (flag, file, stdin) and batches (order, ids, concurrency, ad-hoc questions)."""
 
 import json
-import threading
 
-from conftest import grade_reply
+from conftest import InFlightGate
 from openai_server import Reply
 
 
@@ -65,29 +64,13 @@ def test_batch_keeps_input_order_and_echoes_ids(cli, tmp_path):
 
 
 def test_batch_runs_concurrently_against_the_llm(cli, tmp_path, llm_env):
-    in_flight = {"now": 0, "max": 0}
-    lock = threading.Lock()
-    release = threading.Event()
-    reply = grade_reply()
-
-    def slow(req):
-        with lock:
-            in_flight["now"] += 1
-            in_flight["max"] = max(in_flight["max"], in_flight["now"])
-            reached = in_flight["now"] >= 4
-        if reached:
-            release.set()
-        release.wait(5)  # hold each request until four are in flight at once (or give up after 5 s)
-        with lock:
-            in_flight["now"] -= 1
-        return reply(req)
-
-    llm_env.default = Reply(slow)
+    gate = InFlightGate(4, timeout=5)  # each request is held until four are in flight at once
+    llm_env.default = Reply(gate)
     rows = [{"id": i, "question_id": "2.1", "answer": f"answer {i}: QK^T softmax"} for i in range(8)]
     r = cli("grade", "--batch", str(batch_file(tmp_path, rows)), "--concurrency", "4", "--grader", "llm")
     assert r.exit_code == 0, r
     assert [o["id"] for o in r.json_lines()] == list(range(8))
-    assert in_flight["max"] == 4
+    assert gate.max == 4
 
 
 def test_bad_batch_line_is_an_input_error_before_any_grade(cli, tmp_path, llm_env):

@@ -67,26 +67,19 @@ def test_follow_up_aims_at_the_weakest_criterion(seed_questions):
     assert "[追问 / follow-up] Q?\nA" in combined_answer("main", [{"question": "Q?", "answer": "A"}])
 
 
+def start_21_with_a_follow_up(cli, answers):
+    """A one-question session on 2.1 (first of section 2) with one follow-up, scripted."""
+    return cli("start", "-n", "1", "--section", "2", "--order", "bank", "--follow-ups", "1", "--answers", str(answers),
+               "--json")  # fmt: skip
+
+
 def test_scripted_follow_ups_take_the_next_answers_and_are_exported(cli, tmp_path, home):
     f = tmp_path / "a.txt"
     f.write_text(
         "先算 QK^T 再 softmax 乘 V\n---\n除以根号 d_k 是因为点积方差随维度增大，softmax 会饱和、梯度消失\n",
         encoding="utf-8",
     )
-    r = cli(
-        "start",
-        "-n",
-        "1",
-        "--section",
-        "2",
-        "--order",
-        "bank",
-        "--follow-ups",
-        "1",
-        "--answers",
-        str(f),
-        "--json",
-    )
+    r = start_21_with_a_follow_up(cli, f)
     assert r.exit_code == 0, r
     s = json.loads(r.stdout)
     (t,) = s["turns"]
@@ -172,21 +165,6 @@ def test_migration_from_the_first_schema_keeps_data(tmp_path):
 def test_html_export_shows_follow_ups_escaped(cli, tmp_path):
     f = tmp_path / "a.txt"
     f.write_text("先算 QK^T 再 softmax 乘 V\n---\n<b>方差</b> 随维度增大\n", encoding="utf-8")
-    s = json.loads(
-        cli(
-            "start",
-            "-n",
-            "1",
-            "--section",
-            "2",
-            "--order",
-            "bank",
-            "--follow-ups",
-            "1",
-            "--answers",
-            str(f),
-            "--json",
-        ).stdout
-    )
+    s = json.loads(start_21_with_a_follow_up(cli, f).stdout)
     html = cli("export", s["id"], "--format", "html").stdout
     assert "Follow-up." in html and "&lt;b&gt;方差&lt;/b&gt;" in html and "<b>方差</b>" not in html

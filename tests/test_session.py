@@ -4,7 +4,7 @@ import json
 import sqlite3
 
 import pytest
-from conftest import grade_reply
+from conftest import InFlightGate, grade_reply
 from openai_server import Reply, Status
 
 ANSWERS = [
@@ -245,25 +245,8 @@ def test_config_show_precedence_and_masking(cli, home, monkeypatch):
 
 def test_interview_mode_never_waits_for_grades_between_questions(cli, tmp_path, llm_env):
     """All five grades are in flight at once: the next question never waits for the previous grade."""
-    import threading
-
-    in_flight = {"now": 0, "max": 0}
-    lock = threading.Lock()
-    all_in = threading.Event()
-    reply = grade_reply()
-
-    def gated(req):
-        with lock:
-            in_flight["now"] += 1
-            in_flight["max"] = max(in_flight["max"], in_flight["now"])
-            if in_flight["now"] == 5:
-                all_in.set()
-        all_in.wait(10)  # no grade is answered until every answer has been given
-        with lock:
-            in_flight["now"] -= 1
-        return reply(req)
-
-    llm_env.default = Reply(gated)
+    gate = InFlightGate(5)  # no grade is answered until every answer has been given
+    llm_env.default = Reply(gate)
     answers = [f"回答 {i}：Transformer 可以并行计算" for i in range(5)]
     r = cli(
         "start",
@@ -278,5 +261,5 @@ def test_interview_mode_never_waits_for_grades_between_questions(cli, tmp_path, 
         "--json",
     )
     assert r.exit_code == 0, r
-    assert in_flight["max"] == 5
+    assert gate.max == 5
     assert all(t["grade"]["status"] == "graded" for t in json.loads(r.stdout)["turns"])
