@@ -60,15 +60,16 @@ def parse_batch_line(
     return BatchItem(lineno, obj.get("id"), qid, text, hint, rubric, answer)
 
 
+def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed object) for each non-blank line of a JSONL file."""
+    for lineno, line in enumerate(read_text(path, AnswersError).splitlines(), 1):
+        if line.strip():
+            yield lineno, load_json_line(line, path, lineno)
+
+
 def read_batch(path: Path, questions: QuestionSet, home: Path | None) -> list[BatchItem]:
     """All lines are checked before anything is graded: a bad line is an input error naming the line."""
-    text = read_text(path, AnswersError)
-    items = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        obj = load_json_line(line, path, lineno)
-        items.append(parse_batch_line(obj, lineno, str(path), questions, home))
+    items = [parse_batch_line(obj, lineno, str(path), questions, home) for lineno, obj in json_lines(path)]
     if not items:
         raise AnswersError(path, None, "no lines to grade")
     return items
@@ -88,12 +89,8 @@ def read_calibration(
     path: Path, questions: QuestionSet, home: Path | None
 ) -> list[tuple[BatchItem, float, str]]:
     """Graded examples: a batch line plus a human `score` (0–10) and an optional `level`."""
-    text = read_text(path, AnswersError)
     out = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        obj = load_json_line(line, path, lineno)
+    for lineno, obj in json_lines(path):
         item = parse_batch_line(obj, lineno, str(path), questions, home)
         score = obj.get("score")
         if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 10:

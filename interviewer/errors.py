@@ -54,11 +54,3 @@ class ConfigError(FileInputError):
 
 class NotFoundError(InputError):
     pass
-
-
-class GraderError(InterviewerError):
-    """A grade could not be obtained (network, provider, unparsable reply)."""
-
-    def __init__(self, kind: str, message: str):
-        self.kind = kind
-        super().__init__(message)

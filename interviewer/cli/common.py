@@ -22,6 +22,11 @@ BaseOpt = Annotated[
     str | None, typer.Option("--api-base", help="OpenAI-compatible endpoint (vLLM, llama.cpp, Ollama).")
 ]
 GraderOpt = Annotated[str | None, typer.Option("--grader", help="offline (default without a model) or llm.")]
+SamplesOpt = Annotated[
+    int, typer.Option("--samples", min=1, max=15, help="LLM: grade K times, take the median.")
+]
+ConcurrencyOpt = Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Parallel grades.")]
+OutputOpt = Annotated[Path | None, typer.Option("-o", "--output", help="Write to a file instead of stdout.")]
 
 
 def _settings(**flags):

@@ -11,10 +11,12 @@ import typer
 from interviewer.cli.common import (
     BankOpt,
     BaseOpt,
+    ConcurrencyOpt,
     GraderOpt,
     JsonOpt,
     LangOpt,
     ModelOpt,
+    SamplesOpt,
     _grading_settings,
     _print_json,
 )
@@ -31,12 +33,8 @@ def grade(
         Path | None, typer.Option("--answer-file", help="Read the answer from a file.")
     ] = None,
     batch: Annotated[Path | None, typer.Option("--batch", help="JSONL file of answers to grade.")] = None,
-    concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, max=256, help="Parallel grades in --batch.")
-    ] = 8,
-    samples: Annotated[
-        int, typer.Option("--samples", min=1, max=15, help="LLM: grade K times, take the median.")
-    ] = 1,
+    concurrency: ConcurrencyOpt = 8,
+    samples: SamplesOpt = 1,
     model: ModelOpt = None,
     api_base: BaseOpt = None,
     grader: GraderOpt = None,
@@ -94,10 +92,8 @@ def calibrate(
             help="JSONL of graded examples: question_id (or question + reference/hint), answer, score."
         ),
     ],
-    samples: Annotated[
-        int, typer.Option("--samples", min=1, max=15, help="LLM: grade K times, take the median.")
-    ] = 1,
-    concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Parallel grades.")] = 8,
+    samples: SamplesOpt = 1,
+    concurrency: ConcurrencyOpt = 8,
     worst: Annotated[int, typer.Option("--worst", min=0, help="How many worst disagreements to list.")] = 10,
     model: ModelOpt = None,
     api_base: BaseOpt = None,

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from interviewer.cli.common import BankOpt, JsonOpt, LangOpt, _choice, _print_json, _settings, _write_output
+from interviewer.cli.common import (
+    BankOpt,
+    JsonOpt,
+    LangOpt,
+    OutputOpt,
+    _choice,
+    _print_json,
+    _settings,
+    _write_output,
+)
 
 commands = typer.Typer()
 
@@ -17,15 +25,14 @@ SinceOpt = Annotated[
     typer.Option("--since", help="Only sessions started on or after DATE: 2026-03-01, a date-time, or 7d."),
 ]
 ByOpt = Annotated[str, typer.Option("--by", help="Trend: average per session or per day.")]
+TopOpt = Annotated[int, typer.Option("--top", min=1, help="How many weak criteria and questions to list.")]
 
 
 @commands.command()
 def stats(
     since: SinceOpt = None,
     by: ByOpt = "session",
-    top: Annotated[
-        int, typer.Option("--top", min=1, help="How many weak criteria and questions to list.")
-    ] = 5,
+    top: TopOpt = 5,
     as_json: JsonOpt = False,
 ):
     """Progress: averages overall, by section and difficulty, the trend, weakest criteria, questions to review.
@@ -81,12 +88,8 @@ def history(
 def report_cmd(
     since: SinceOpt = None,
     by: ByOpt = "session",
-    top: Annotated[
-        int, typer.Option("--top", min=1, help="How many weak criteria and questions to list.")
-    ] = 10,
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write to a file instead of stdout.")
-    ] = None,
+    top: TopOpt = 10,
+    output: OutputOpt = None,
 ):
     """A self-contained HTML progress report for a period (default: all sessions).
     Example: interviewer report --since 2026-03-01 -o progress.html"""

@@ -16,6 +16,7 @@ from interviewer.cli.common import (
     JsonOpt,
     LangOpt,
     ModelOpt,
+    OutputOpt,
     _choice,
     _grading_settings,
     _print_json,
@@ -289,9 +290,7 @@ def export(
     session_id: Annotated[str | None, typer.Argument(help="Session id.")] = None,
     last: Annotated[bool, typer.Option("--last", help="Export the most recent session.")] = False,
     fmt: Annotated[str, typer.Option("--format", "-f", help="md, json or html.")] = "md",
-    output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="Write to a file instead of stdout.")
-    ] = None,
+    output: OutputOpt = None,
 ):
     """Export a transcript. Example: interviewer export --last --format html -o report.html"""
     from interviewer.core import open_store

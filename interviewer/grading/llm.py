@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interviewer.errors import GraderError, InputError
+from interviewer.errors import InputError
 from interviewer.grading.models import Grade, GraderInfo, is_non_answer, non_answer_grade, ungraded
 from interviewer.grading.prompt import build_prompt, response_schema
 from interviewer.grading.reply import ReplyError, grade_from_reply, parse_reply
@@ -187,24 +187,6 @@ class LLMGrader:
 
         return redact(text, known_secrets(self.api_key))
 
-    # ------------------------------------------------------------ checks before a session
-
-    def preflight(self) -> None:
-        """Fail early, with what to do, when the model cannot work (e.g. no key and no local endpoint)."""
-        if self.api_key or self.api_base:
-            return
-        lit = load_litellm()
-        try:
-            env = lit.validate_environment(model=self.model)
-        except Exception:  # unknown provider: let the first call tell
-            return
-        missing = env.get("missing_keys") or []
-        if not env.get("keys_in_environment", True) and missing:
-            keys = " or ".join(missing)
-            raise InputError(
-                f"no API key for model {self.model}: set {keys} (or INTERVIEWER_API_KEY), or use --grader offline"
-            )
-
     # ------------------------------------------------------------ the model seam
 
     def _mode(self) -> str:
@@ -319,8 +301,6 @@ class LLMGrader:
         except CallError as err:
             hint_text = ERROR_POLICY[err.kind][1]
             return ungraded(question_id, self._redact(f"{err.kind}: {err.detail} — {hint_text}"), info)
-        except GraderError as err:
-            return ungraded(question_id, self._redact(str(err)), info)
         return grades[0] if len(grades) == 1 else median_grade(grades)
 
 
