@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import re
@@ -25,6 +26,7 @@ class KeyPoint:
     aliases: list[str]
     explain: list[str] = field(default_factory=list)
     tokens: list[str] = field(default_factory=list)  # fuzzy match (reference-derived points)
+    text_en: str = ""
 
 
 @dataclass
@@ -36,12 +38,15 @@ class Criterion:
     met: str = ""
     partial: str = ""
     key_points: list[KeyPoint] = field(default_factory=list)
+    name_en: str = ""
+    description_en: str = ""
 
 
 @dataclass
 class Mistake:
     text: str
     patterns: list[str]
+    text_en: str = ""
 
 
 @dataclass
@@ -54,12 +59,31 @@ class Rubric:
     mistakes: list[Mistake] = field(default_factory=list)
     accuracy_weight: float = 1.0
     path: str = ""
+    reference_answer_en: str = ""
+    lang: str = "zh"
+
+    def localised(self, lang: str) -> Rubric:
+        """The rubric as a candidate of that edition reads it: English names, points, mistakes and reference
+        answer where the file gives them (matching still uses every alias)."""
+        if lang != "en":
+            return self
+        r = copy.deepcopy(self)
+        r.lang = "en"
+        r.reference_answer = self.reference_answer_en or self.reference_answer
+        for c in r.criteria:
+            c.name = c.name_en or c.name
+            c.description = c.description_en or c.description
+            for kp in c.key_points:
+                kp.text = kp.text_en or kp.text
+        for m in r.mistakes:
+            m.text = m.text_en or m.text
+        return r
 
     @property
     def accuracy(self) -> Criterion:
         return Criterion(
             id=ACCURACY_ID,
-            name="技术准确性 / technical accuracy",
+            name="technical accuracy" if self.lang == "en" else "技术准确性 / technical accuracy",
             weight=self.accuracy_weight,
             description="No wrong claims; what is said is technically correct.",
             met="Everything stated is correct.",
@@ -297,7 +321,14 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
                 if explain
                 else []
             )
-            points.append(KeyPoint(text=kp["text"].strip(), aliases=aliases, explain=explain))
+            points.append(
+                KeyPoint(
+                    text=kp["text"].strip(),
+                    aliases=aliases,
+                    explain=explain,
+                    text_en=str(kp.get("text_en", "")).strip(),
+                )
+            )
         criteria.append(
             Criterion(
                 id=cid,
@@ -307,6 +338,8 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
                 met=str(c.get("met", "")).strip(),
                 partial=str(c.get("partial", "")).strip(),
                 key_points=points,
+                name_en=str(c.get("name_en", "")).strip(),
+                description_en=str(c.get("description_en", "")).strip(),
             )
         )
     mistakes = []
@@ -320,6 +353,7 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
             Mistake(
                 text=m["text"].strip(),
                 patterns=_require_str_list(path, f"common mistake {i} patterns", m.get("patterns")),
+                text_en=str(m.get("text_en", "")).strip(),
             )
         )
     acc = data.get("accuracy_weight", 1.0)
@@ -334,6 +368,7 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
         mistakes=mistakes,
         accuracy_weight=float(acc),
         path=path,
+        reference_answer_en=str(data.get("reference_answer_en", "")).strip(),
     )
 
 
@@ -362,7 +397,7 @@ def rubric_for(question: Question, home: Path | None = None) -> Rubric:
     path = curated_path(question, home)
     if path is None:
         return derive_rubric(question)
-    rubric = load_rubric_file(path)
+    rubric = load_rubric_file(path).localised(question.lang)
     if rubric.question_id != question.id:
         raise RubricError(
             path,

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from interviewer.bank import Question, QuestionSet
 from interviewer.grading.graders import Grader
-from interviewer.grading.models import Grade, GraderInfo, ungraded
+from interviewer.grading.models import FollowUp, Grade, GraderInfo, is_non_answer, ungraded
 from interviewer.grading.offline import follow_up_text, grade_offline
 from interviewer.rubric import rubric_for
 from interviewer.store import Store
@@ -68,12 +68,9 @@ def question_snapshot(q: Question) -> dict[str, Any]:
     }
 
 
-def combined_answer(answer: str, follow_ups: list[dict[str, Any]]) -> str:
-    """The main answer with its follow-up exchanges: graded together."""
-    parts = [answer]
-    for f in follow_ups:
-        parts.append(f"\n\n[追问 / follow-up] {f['question']}\n{f['answer']}")
-    return "".join(parts)
+def turn_follow_ups(turn: dict[str, Any]) -> tuple[FollowUp, ...]:
+    """A turn's follow-up exchanges, as the grader takes them (only their answers are the candidate's)."""
+    return tuple(FollowUp(f["question"], f["answer"]) for f in turn.get("follow_ups") or [])
 
 
 def follow_up_question(question: Question, grade: Grade) -> tuple[str | None, str]:
@@ -137,10 +134,11 @@ class SessionEngine:
 
     def grade_turn(self, turn: dict[str, Any], question: Question, live: bool = False) -> Grade:
         """Grade a turn (its answer with its follow-ups) and store the grade; never raises."""
-        answer = combined_answer(turn["answer"], turn.get("follow_ups") or [])
         try:
             rubric = rubric_for(question, self.home)
-            grade = self.grader.grade(question.id, question.text, question.hint, rubric, answer)
+            grade = self.grader.grade(
+                question.id, question.text, question.hint, rubric, turn["answer"], turn_follow_ups(turn)
+            )
         except Exception as exc:  # a grade that fails is kept as ungraded; the answer is already saved
             grade = ungraded(question.id, f"{type(exc).__name__}: {exc}", GraderInfo(kind=self.grader.kind))
         if turn.get("hint_used"):
@@ -190,17 +188,17 @@ class SessionEngine:
             response = source.ask_follow_up(q, text)
             if response is not None and response.kind == "quit":
                 return False
-            if response is None or response.kind == "skip" or not response.text.strip():
-                return True
+            if response is None or response.kind == "skip" or is_non_answer(response.text):
+                return True  # nothing to add; and after a non-answer the interviewer moves on
             self.store.add_follow_up(turn["id"], i + 1, criterion_id, text, response.text)
             turn["follow_ups"] = self.store.follow_ups(turn["id"])
             if i + 1 < self.follow_ups:  # the next follow-up aims at what is still weakest
-                grade = self._pre_grade(q, combined_answer(turn["answer"], turn["follow_ups"]))
+                grade = self._pre_grade(q, turn["answer"], turn_follow_ups(turn))
         return True
 
-    def _pre_grade(self, q: Question, answer: str) -> Grade:
+    def _pre_grade(self, q: Question, answer: str, follow_ups: tuple[FollowUp, ...] = ()) -> Grade:
         """An instant offline grade, only to aim a follow-up without waiting for the real grade."""
-        return grade_offline(q.id, q.text, rubric_for(q, self.home), answer)
+        return grade_offline(q.id, q.text, rubric_for(q, self.home), answer, follow_ups)
 
     # ------------------------------------------------------------ the loop
 
@@ -270,13 +268,13 @@ class SessionEngine:
             )
             turn = {"id": turn_id, "answer": answer, "hint_used": response.hint_used, "follow_ups": []}
             if mode != "practice":
-                aimed = self._pre_grade(q, answer) if self.follow_ups and answer.strip() else None
+                aimed = self._pre_grade(q, answer) if self.follow_ups and not is_non_answer(answer) else None
                 if aimed is not None and not self._ask_follow_ups(source, turn, q, aimed):
                     pending.append((q, self._submit(turn, q)))
                     return "quit"
                 pending.append((q, self._submit(turn, q)))
                 return "ok"
-            follow = self.follow_ups and answer.strip()
+            follow = self.follow_ups and not is_non_answer(answer)
             with self.reporter.grading(q):
                 grade = self._submit(turn, q, live=not follow).result()
             first = None

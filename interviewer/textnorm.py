@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 
@@ -177,18 +178,25 @@ def find_alias(text: str, aliases: list[str]) -> str | None:
     return None
 
 
-STEM_SUFFIXES = ("ization", "isation", "ations", "ation", "ments", "ment", "ness", "ing", "ies", "ed", "es", "ly", "s")  # fmt: skip
+_stemmers = threading.local()
 
 
+def _english_stemmer():
+    """One Snowball stemmer per thread: a stemmer object keeps state between calls and is not thread-safe."""
+    s = getattr(_stemmers, "english", None)
+    if s is None:
+        import snowballstemmer  # small, but only text matching needs it
+
+        s = _stemmers.english = snowballstemmer.stemmer("english")
+    return s
+
+
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A light stemmer: `coding`, `code`, `codes` → `cod`; `simulated`, `simulate` → `simulat`."""
-    for suffix in STEM_SUFFIXES:
-        if len(word) > len(suffix) + 2 and word.endswith(suffix):
-            word = word[: -len(suffix)]
-            break
-    if len(word) > 3 and word.endswith("e"):
-        word = word[:-1]
-    return word
+    """The Snowball (Porter 2) stem of an English word: `saturation`, `saturated` → `satur`; `training` → `train`."""
+    if len(word) <= 3 or not word.isascii() or not word.isalpha():
+        return word
+    return _english_stemmer().stemWord(word)
 
 
 def content_tokens(text: str) -> list[str]:

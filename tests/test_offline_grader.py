@@ -133,7 +133,7 @@ def test_feedback_names_points_and_says_it_is_offline(q21):
     g = grade(q21, PARTIAL_21)
     assert "offline" in g.feedback.lower() and "--grader llm" in g.feedback
     assert g.missing and g.better_answer and g.follow_up
-    assert g.grader.kind == "offline" and g.grader.rubric_version == "curated-v1"
+    assert g.grader.kind == "offline" and g.grader.rubric_version.startswith("curated-v")
 
 
 def test_a_list_is_not_capped_when_the_expected_answer_is_a_list():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from interviewer.config import Settings
-from interviewer.grading.models import Grade
+from interviewer.grading.models import FollowUp, Grade
 from interviewer.grading.offline import grade_offline
 from interviewer.rubric import Rubric
 
@@ -13,14 +13,30 @@ from interviewer.rubric import Rubric
 class Grader(Protocol):
     kind: str
 
-    def grade(self, question_id: str, question: str, hint: str, rubric: Rubric, answer: str) -> Grade: ...
+    def grade(
+        self,
+        question_id: str,
+        question: str,
+        hint: str,
+        rubric: Rubric,
+        answer: str,
+        follow_ups: tuple[FollowUp, ...] = (),
+    ) -> Grade: ...
 
 
 class OfflineGrader:
     kind = "offline"
 
-    def grade(self, question_id: str, question: str, hint: str, rubric: Rubric, answer: str) -> Grade:
-        return grade_offline(question_id, question, rubric, answer)
+    def grade(
+        self,
+        question_id: str,
+        question: str,
+        hint: str,
+        rubric: Rubric,
+        answer: str,
+        follow_ups: tuple[FollowUp, ...] = (),
+    ) -> Grade:
+        return grade_offline(question_id, question, rubric, answer, follow_ups)
 
 
 def make_grader(settings: Settings, samples: int = 1) -> Grader:

@@ -2,6 +2,8 @@
 
 One retry layer (tenacity); litellm's and the OpenAI SDK's own retries are off so waits do not multiply.
 A grade that cannot be obtained is returned as `ungraded` with the error kept: never a 0, never a pass.
+Every grade, graded or not, keeps its provenance: the messages sent, the raw reply (size-capped) and the output
+mode, with any key redacted, so it can be re-derived and re-parsed.
 """
 
 from __future__ import annotations
@@ -17,9 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from interviewer.errors import InputError
-from interviewer.grading.models import Grade, GraderInfo, is_non_answer, non_answer_grade, ungraded
+from interviewer.grading.keys import known_secrets, redact
+from interviewer.grading.models import (
+    FollowUp,
+    Grade,
+    GraderInfo,
+    answer_parts,
+    non_answer_grade,
+    ungraded,
+)
 from interviewer.grading.prompt import build_prompt, response_schema
-from interviewer.grading.reply import ReplyError, grade_from_reply, parse_reply
+from interviewer.grading.reply import INJECTION_CAP, ReplyError, cap_reply, grade_from_reply, parse_reply
 from interviewer.grading.signals import has_injection
 from interviewer.rubric import Rubric
 
@@ -79,12 +89,17 @@ LITELLM_PREFIX = re.compile(r"^(litellm\.)?\w+Error: (\w+Error: )?(\w+Exception 
 BODY_NOT_JSON = re.compile(
     r"Expecting value|Unterminated string|Expecting ',' delimiter|Extra data|JSONDecodeError"
 )
+# litellm's words for a 200 whose JSON is not a usable chat completion (no choices, a null message)
+NOT_A_COMPLETION = re.compile(
+    r"Invalid response object|response with no 'choices'|'choices' that is not a list"
+)
 
 
 def concise(message: str) -> str:
     """litellm's message without its prefixes, Python reprs and the echoed response object: one short line."""
     text = " ".join(message.split())
     text = text.split(" Received response")[0]
+    text = text.split(" Traceback (most recent call last)")[0]
     text = LITELLM_PREFIX.sub("", text)
     text = re.sub(r"<[^<>]*(class|object at|Response)[^<>]*>", "", text)
     return text.strip(" ,.-")[:240] or "no details"
@@ -125,6 +140,8 @@ def classify(exc: Exception) -> CallError:
     if BODY_NOT_JSON.search(str(exc)):
         # a 200 whose body is not OpenAI-style JSON (a proxy's page, a truncated reply): a bad reply, not an outage
         return CallError("bad_reply", f"the endpoint's reply is not valid JSON ({detail})")
+    if NOT_A_COMPLETION.search(str(exc)):
+        return CallError("bad_reply", "the endpoint's reply is not a chat completion with a message")
     if isinstance(exc, lit.RateLimitError) or status == 429:
         return CallError("rate_limit", detail, _retry_after(exc))
     if isinstance(exc, lit.Timeout):
@@ -152,6 +169,23 @@ class Completion:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cost_usd: float | None = None
+    mode: str = "schema"  # the output mode the call used: schema | json | text
+
+
+def reply_text(resp: Any) -> str:
+    """The first choice's text; a reply without one is a bad reply (retried), never an exception of its own."""
+    choices = getattr(resp, "choices", None) or []
+    if not choices:
+        raise CallError("bad_reply", "the reply has no choices")
+    message = getattr(choices[0], "message", None)
+    content = getattr(message, "content", None)
+    if content is None:
+        refusal = getattr(message, "refusal", None)
+        why = "the model refused" if refusal else "the reply's message has no content"
+        raise CallError("bad_reply", why)
+    if not isinstance(content, str):
+        raise CallError("bad_reply", f"the reply's content is a {type(content).__name__}, not text")
+    return content
 
 
 class LLMGrader:
@@ -181,11 +215,6 @@ class LLMGrader:
         self.backoff = backoff
         self.structured = structured  # auto | schema | json | text
         self._mode_lock = threading.Lock()
-
-    def _redact(self, text: str) -> str:
-        from interviewer.grading.keys import known_secrets, redact
-
-        return redact(text, known_secrets(self.api_key))
 
     # ------------------------------------------------------------ the model seam
 
@@ -230,8 +259,7 @@ class LLMGrader:
                     self.structured = "json" if mode == "schema" else "text"
                 return self.complete(messages, rubric)
             raise err from exc
-        choice = resp.choices[0]
-        text = (choice.message.content or "") if choice.message else ""
+        text = reply_text(resp)
         usage = getattr(resp, "usage", None)
         hidden = getattr(resp, "_hidden_params", None) or {}
         cost = hidden.get("response_cost") or None  # litellm prices the call itself; no second pass
@@ -240,6 +268,7 @@ class LLMGrader:
             prompt_tokens=getattr(usage, "prompt_tokens", None),
             completion_tokens=getattr(usage, "completion_tokens", None),
             cost_usd=cost,
+            mode=mode,
         )
 
     # ------------------------------------------------------------ grading
@@ -250,21 +279,36 @@ class LLMGrader:
             return min(exc.retry_after, MAX_WAIT)
         return min(MAX_WAIT, self.backoff * 2 ** (state.attempt_number - 1)) * (0.75 + random.random() / 2)
 
-    def _one(self, question_id: str, question: str, hint: str, rubric: Rubric, answer: str) -> Grade:
+    def _one(
+        self,
+        question_id: str,
+        question: str,
+        hint: str,
+        rubric: Rubric,
+        answer: str,
+        follow_ups: tuple[FollowUp, ...],
+    ) -> Grade:
+        """One sample: a grade, or an `ungraded` result; either way with its provenance."""
         from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
         load_litellm()  # import time is not grading latency
-        prompt = build_prompt(question_id, question, hint, rubric, answer, home=self.home)
-        messages = [{"role": "system", "content": prompt.system}, {"role": "user", "content": prompt.user}]
+        prompt = build_prompt(
+            question_id, question, hint, rubric, answer, home=self.home, follow_ups=follow_ups
+        )
+        messages = prompt.messages
+        secrets = known_secrets(self.api_key)  # masked in whatever is kept: a gateway may echo the key
         tokens = {"prompt": 0, "completion": 0, "cost": 0.0}
+        last: dict[str, Any] = {"reply": None, "mode": None}  # the latest attempt's reply is the one kept
 
         def attempt():
+            last["reply"] = last["mode"] = None
             c = self.complete(messages, rubric)
             tokens["prompt"] += c.prompt_tokens or 0
             tokens["completion"] += c.completion_tokens or 0
             tokens["cost"] += c.cost_usd or 0.0
+            last["reply"], last["mode"] = redact(c.text, secrets), c.mode
             try:
-                reply = parse_reply(c.text, rubric)
+                reply = parse_reply(last["reply"], rubric)
             except ReplyError as exc:
                 raise CallError("bad_reply", str(exc)) from None
             return reply
@@ -276,54 +320,80 @@ class LLMGrader:
             reraise=True,
         )
         started = time.perf_counter()
-        reply = retrying(attempt)
         info = GraderInfo(
-            kind="llm",
-            model=self.model,
-            prompt_version=prompt.version,
-            rubric_version=rubric.version_tag,
-            latency_ms=round((time.perf_counter() - started) * 1000, 1),
-            prompt_tokens=tokens["prompt"] or None,
-            completion_tokens=tokens["completion"] or None,
-            cost_usd=round(tokens["cost"], 6) or None,
+            kind="llm", model=self.model, prompt_version=prompt.version, rubric_version=rubric.version_tag
         )
-        return grade_from_reply(question_id, rubric, reply, info, injection_in_text=has_injection(answer))
-
-    def grade(self, question_id: str, question: str, hint: str, rubric: Rubric, answer: str) -> Grade:
-        """A grade, or an `ungraded` result that keeps the error. Never raises for a provider failure."""
-        if is_non_answer(answer):
-            return non_answer_grade(question_id, rubric, answer, kind="llm")
-        info = GraderInfo(kind="llm", model=self.model, rubric_version=rubric.version_tag)
-        grades = []
         try:
-            for _ in range(self.samples):
-                grades.append(self._one(question_id, question, hint, rubric, answer))
+            reply = retrying(attempt)
         except CallError as err:
-            hint_text = ERROR_POLICY[err.kind][1]
-            return ungraded(question_id, self._redact(f"{err.kind}: {err.detail} — {hint_text}"), info)
+            error = f"{err.kind}: {err.detail} — {ERROR_POLICY[err.kind][1]}"
+            grade = ungraded(question_id, redact(error, secrets), info)
+        else:
+            info.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+            info.prompt_tokens = tokens["prompt"] or None
+            info.completion_tokens = tokens["completion"] or None
+            info.cost_usd = round(tokens["cost"], 6) or None
+            candidate = [answer, *(f.answer for f in follow_ups)]
+            injection = any(has_injection(text) for text in candidate)
+            grade = grade_from_reply(question_id, rubric, reply, info, injection_in_text=injection)
+        grade.extra["provenance"] = {
+            "messages": [{"role": m["role"], "content": redact(m["content"], secrets)} for m in messages],
+            "reply": None if last["reply"] is None else cap_reply(last["reply"]),
+            "mode": last["mode"] or self.structured,
+        }
+        return grade
+
+    def grade(
+        self,
+        question_id: str,
+        question: str,
+        hint: str,
+        rubric: Rubric,
+        answer: str,
+        follow_ups: tuple[FollowUp, ...] = (),
+    ) -> Grade:
+        """A grade, or an `ungraded` result that keeps the error. Never raises for a provider failure.
+
+        The answer and each follow-up answer go to the model as fenced data; a follow-up's question is the
+        interviewer's and is shown outside the fences, never as evidence.
+        """
+        if not answer_parts(answer, follow_ups):
+            return non_answer_grade(question_id, rubric, answer, kind="llm")
+        grades = []
+        for _ in range(self.samples):
+            grade = self._one(question_id, question, hint, rubric, answer, tuple(follow_ups))
+            if grade.status != "graded":
+                return grade
+            grades.append(grade)
         return grades[0] if len(grades) == 1 else median_grade(grades)
 
 
 def median_grade(grades: list[Grade]) -> Grade:
-    """K samples → the median score per criterion, the spread reported; text from the sample nearest the median."""
+    """K samples → the median score per criterion, the spread reported. Every text (evidence, comments, feedback)
+    and the provenance come from one sample: the one nearest the median."""
     from interviewer.grading.models import verdict_for, weighted_score
 
-    base = grades[0]
-    spread = {}
-    for i, crit in enumerate(base.criteria):
+    medians, spread = [], {}
+    for i, crit in enumerate(grades[0].criteria):
         values = [g.criteria[i].score for g in grades]
-        crit.score = round(statistics.median(values), 1)
-        crit.verdict = verdict_for(crit.score / crit.max_score)
+        medians.append(round(statistics.median(values), 1))
         spread[crit.id] = round(max(values) - min(values), 1)
-    score = weighted_score(base.criteria)
-    if "injection_suspected" in base.flags:
-        score = min(score, 2.0)
-    nearest = min(grades, key=lambda g: abs((g.score or 0) - score))
-    nearest.criteria = base.criteria
+    nearest = min(
+        grades, key=lambda g: sum(abs(c.score - m) for c, m in zip(g.criteria, medians, strict=True))
+    )
+    for crit, median in zip(nearest.criteria, medians, strict=True):
+        crit.score = median
+        crit.verdict = verdict_for(median / crit.max_score)
+    score = weighted_score(nearest.criteria)
+    if any("injection_suspected" in g.flags for g in grades):
+        score = min(score, INJECTION_CAP)
+        if "injection_suspected" not in nearest.flags:
+            nearest.flags.append("injection_suspected")
     nearest.score = score
     nearest.extra["samples"] = len(grades)
     nearest.extra["sample_scores"] = [g.score for g in grades]
     nearest.extra["spread"] = spread
     nearest.grader.prompt_tokens = sum(g.grader.prompt_tokens or 0 for g in grades) or None
     nearest.grader.completion_tokens = sum(g.grader.completion_tokens or 0 for g in grades) or None
+    nearest.grader.cost_usd = round(sum(g.grader.cost_usd or 0.0 for g in grades), 6) or None
     return nearest

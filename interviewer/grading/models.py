@@ -13,6 +13,22 @@ VERDICTS = ("met", "partial", "missed")
 VERDICT_FRACTION = {"met": 1.0, "partial": 0.5, "missed": 0.0}
 
 
+@dataclass(frozen=True)
+class FollowUp:
+    """One follow-up exchange. Only `answer` is the candidate's: the question is the interviewer's and is never
+    evidence for a grade."""
+
+    question: str
+    answer: str
+
+
+def answer_parts(answer: str, follow_ups: tuple[FollowUp, ...] | list[FollowUp] = ()) -> list[str]:
+    """The candidate's own words: the main answer and each follow-up answer that says something."""
+    parts = [answer] if not is_non_answer(answer) else []
+    parts += [f.answer for f in follow_ups if not is_non_answer(f.answer)]
+    return parts
+
+
 @dataclass
 class CriterionResult:
     id: str
@@ -92,7 +108,8 @@ def weighted_score(results: list[CriterionResult]) -> float:
 
 
 def verdict_for(fraction: float) -> str:
-    if fraction >= 0.75:
+    """met from 7/10, partial from 3/10: the same bands the LLM grader is given."""
+    if fraction >= 0.7:
         return "met"
     if fraction >= 0.3:
         return "partial"

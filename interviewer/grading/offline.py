@@ -1,134 +1,281 @@
 """The offline grader: deterministic key-point coverage against the rubric. No network, a few ms per answer.
 
-Per key point: 0 when absent; partial credit for the bare term; full credit when it is stated with its reason
-(a causal phrase or one of the point's `explain` words in the same sentence). A criterion is met when most of
-its points are. Common mistakes cost accuracy and points; keyword lists, off-topic answers and attempts to
-instruct the grader are capped. Length alone never raises a score: only distinct points do.
+A key point counts only where the answer says something about it. Per point and sentence:
+- named: its alias is there but the sentence says nothing else about it (terms run together, glued with 的, listed
+  with any separator, or several points stuffed into one clause) — no credit;
+- stated: the sentence carries the candidate's own words about it — partial credit;
+- explained: enough own words for this point plus its reason or mechanism (an `explain` word, words of the point's
+  own description, or a causal phrase) — full credit;
+- denied (`没有…`, `不需要…`, `…无关`) where it is never affirmed: no credit, and it costs accuracy.
+The candidate's words are the answer and the follow-up answers only; the interviewer's follow-up questions, the
+question's and hint's own words and filler never count. Known wrong claims and denied points cost accuracy and
+scale the whole grade down; keyword lists, off-topic answers and instructions to the grader are capped, and every
+cap scales the criteria with it so the labels agree with the total.
 """
 
 from __future__ import annotations
 
-import math
+import re
 import time
+from dataclasses import dataclass, field
 
+from interviewer.grading.mentions import (
+    GLUE,
+    Mention,
+    alias_regex,
+    find_mentions,
+    own_tokens,
+    own_weight,
+    residual,
+)
 from interviewer.grading.models import (
+    MAX_SCORE,
     CriterionResult,
+    FollowUp,
     Grade,
     GraderInfo,
-    is_non_answer,
+    answer_parts,
     non_answer_grade,
     outline,
     verdict_for,
     weighted_score,
 )
-from interviewer.grading.signals import has_reason, injection_spans, is_negated, looks_like_keyword_list
-from interviewer.rubric import ACCURACY_ID, Criterion, KeyPoint, Rubric
-from interviewer.textnorm import (
-    HAN_RUN,
-    compact,
-    contains_alias,
-    content_tokens,
-    fold,
-    sentences,
-    stem_compact,
-    visible_length,
+from interviewer.grading.signals import (
+    function_word_ratio,
+    has_reason,
+    injection_spans,
+    is_negated,
+    looks_like_keyword_list,
 )
+from interviewer.rubric import ACCURACY_ID, Criterion, KeyPoint, Rubric
+from interviewer.textnorm import HAN_RUN, compact, content_tokens, fold, sentences, visible_length
 
-PROMPT_VERSION = "offline-1"
-BARE_CREDIT = 0.6
-FUZZY_MAX = 0.5
-REF_FLOOR = 0.1  # reference-answer points: share of their content words below which nothing is credited
-REF_FULL = 0.55  # ... and from which the point counts in full (answers rarely reuse every word)
-FUZZY_FLOOR = 0.3
-KEYWORD_LIST_CAP = 3.0
+CLAUSE_SPLIT = re.compile(r"[，,;；:：]+|(?<=[^\s])\s+-\s+")
+
+PROMPT_VERSION = "offline-2"
+EXPLAINED, STATED = 1.0, 0.75
+FUZZY_MAX = 0.4  # a point in other words: its description's content words, no alias
+STATED_SHARE = 2  # own content tokens per point in its sentence, for a statement
+EXPLAINED_SHARE = 4  # ... and for an explanation (with a reason)
+CURVE = 0.7  # criterion score = 10 · fraction^CURVE: a half-covered criterion is worth more than half
+ERROR_FACTOR = 0.55  # each wrong claim or denied point scales the content criteria by this
+ERROR_ACCURACY = 0.5  # ... and takes this share of the accuracy criterion
+KEYWORD_LIST_CAP = 2.0
 INJECTION_CAP = 2.0
 OFF_TOPIC_CAP = 1.0
-MISTAKE_PENALTY = 1.0
+SHORT_CAP_BASE = 2.0  # a short answer is capped by what it can state: 2 + 10 · own words / words needed
+SHORT_NEEDED = 24  # own-word weight of a full statement (an English word counts 2, a Chinese pair 1) ...
+SHORT_NEEDED_SHARE = 0.5  # ... or half the reference answer's, when that is shorter
 SWITCH_HINT = "Offline grade (key-point coverage, an approximation). For a model's judgement: --grader llm --model M, or set INTERVIEWER_MODEL."
 
 
-class _Answer:
-    """The answer split into sentences, each folded and compacted once."""
+@dataclass
+class _Clause:
+    text: str
+    sentence: int  # index of its sentence
+    folded: str
+    mentions: list[Mention]
+    own: list[str]  # the candidate's own content tokens, first use in the answer only
+    points: int  # distinct points affirmed in it
+    in_list: bool = False  # one of a run of bare terms, or a clause naming three or more points and little else
 
-    def __init__(self, text: str, question: str = ""):
-        self.text = text
-        self.question_tokens = set(content_tokens(question))
-        self.sentences = sentences(text) or [text]
-        self.folded = [fold(s) for s in self.sentences]
-        self.compacted = [compact(s) for s in self.sentences]
-        self.stemmed = [stem_compact(s) for s in self.sentences]
-        self.tokens = set(content_tokens(text))
-
-
-def _hits(point: KeyPoint, ans: _Answer) -> list[int]:
-    """Indices of the sentences that state the point."""
-    return [
-        i
-        for i, (f, c, st) in enumerate(zip(ans.folded, ans.compacted, ans.stemmed, strict=True))
-        if any(contains_alias(f, c, a, st) for a in point.aliases)
-    ]
+    @property
+    def share(self) -> float:
+        """What the clause says per point it names."""
+        return own_weight(self.own) / max(1, self.points)
 
 
-def _point_credit(point: KeyPoint, hits: list[int], links: list[int], ans: _Answer) -> tuple[float, str]:
-    """Full credit when the point comes with its reason or is tied to another point in the same sentence."""
-    if point.tokens:
-        wanted = set(point.tokens)
-        hit = len(wanted & ans.tokens) / len(wanted)
-        credit = min(1.0, max(0.0, (hit - REF_FLOOR) / (REF_FULL - REF_FLOOR)))
-        return credit, point.text if credit > 0 else ""
-    best, evidence = 0.0, ""
-    for i in hits:
-        sent, f, c = ans.sentences[i], ans.folded[i], ans.compacted[i]
-        long_enough = visible_length(sent) >= 14
-        explained = any(contains_alias(f, c, w) for w in point.explain) or (
-            long_enough and (has_reason(sent) or links[i] >= 2)
-        )
-        credit = 1.0 if explained else BARE_CREDIT
-        if credit > best:
-            best, evidence = credit, sent.strip()
-        if best == 1.0:
+@dataclass
+class _Sentence:
+    text: str
+    folded: str
+    own: set[str]
+    reason: bool
+
+
+@dataclass
+class _Point:
+    point: KeyPoint
+    criterion: Criterion
+    context: set[str] = field(default_factory=set)  # content words of the point's own description
+
+
+def _points(rubric: Rubric, echo: set[str]) -> list[_Point]:
+    flat = []
+    for crit in rubric.criteria:
+        for kp in crit.key_points:
+            alias_tokens = {t for a in kp.aliases for t in content_tokens(a)}
+            words = " ".join([kp.text, kp.text_en, *kp.explain])
+            context = set(content_tokens(words)) - alias_tokens - echo
+            flat.append(_Point(kp, crit, context))
+    return flat
+
+
+def _read(text: str, points: list[_Point], echo: set[str]) -> tuple[list[_Sentence], list[_Clause]]:
+    """The answer as sentences and clauses, each clause with its mentions and its own words.
+
+    A clause with no function words at all (`点积softmax加权求和`, `dot product softmax variance`) is a run of terms,
+    not a statement: it has no own words whatever it contains."""
+    aliases = [p.point.aliases for p in points]
+    seen: set[str] = set()
+    sents, clauses = [], []
+    for si, sent in enumerate(sentences(text) or [text]):
+        sent_own: set[str] = set()
+        for part in CLAUSE_SPLIT.split(sent):
+            folded = fold(part)
+            if not folded.strip():
+                continue
+            mentions = find_mentions(folded, aliases)
+            rest = residual(folded, mentions)
+            own = []
+            if visible_length(part) <= 6 or function_word_ratio(part) > 0 or not mentions:
+                for t in own_tokens(rest, echo):
+                    if t not in seen:
+                        seen.add(t)
+                        own.append(t)
+            affirmed = {m.point for m in mentions if not m.negated}
+            clause = _Clause(part.strip(), si, folded, mentions, own, len(affirmed))
+            words = [t for t in content_tokens(folded) if t not in GLUE]
+            if words and sum(t in echo for t in words) >= 0.6 * len(words):
+                clause.in_list = True  # the question or hint said back: its terms are the interviewer's
+            clauses.append(clause)
+            sent_own.update(own)
+        sents.append(_Sentence(sent.strip(), fold(sent), sent_own, has_reason(sent)))
+    _mark_lists(clauses)
+    return sents, clauses
+
+
+def _mark_lists(clauses: list[_Clause]) -> None:
+    """Terms listed, whatever the separator: three or more bare clauses in a row (nothing but terms and glue), or
+    one clause that names three or more points with little else. Their mentions name points; they state none."""
+    run: list[_Clause] = []
+    for c in [*clauses, None]:
+        if c is not None and not c.mentions and not c.own:
+            continue  # filler between terms ("这个很关键") does not break a list
+        bare = c is not None and bool(c.mentions) and not c.own
+        if bare:
+            run.append(c)
+            continue
+        if len(run) >= 3:
+            for r in run:
+                r.in_list = True
+        run = []
+    for c in clauses:
+        if c.points >= 3 and c.share < STATED_SHARE:
+            c.in_list = True
+
+
+def _explains(p: _Point, s: _Sentence) -> bool:
+    """The sentence gives the point's reason or mechanism, not just a word about it."""
+    if any((rx := alias_regex(w)) is not None and rx.search(s.folded) for w in p.point.explain):
+        return True
+    return len(p.context & s.own) >= 2
+
+
+def _point_credit(
+    i: int, p: _Point, sents: list[_Sentence], clauses: list[_Clause], own_all: set[str]
+) -> tuple[float, str, str]:
+    """(credit, evidence, state) with state one of explained | stated | named | denied | other_words | missing."""
+    if p.point.tokens:  # a reference-answer point: the share of its content words the answer uses
+        wanted = set(p.point.tokens)
+        share = len(wanted & own_all) / len(wanted)
+        credit = min(1.0, max(0.0, (share - 0.05) / 0.45)) ** 0.8
+        state = "stated" if credit >= 0.5 else "other_words" if credit else "missing"
+        return credit, (p.point.text if credit else ""), state
+    best, evidence, state = 0.0, "", "missing"
+    affirmed, denied = False, ""
+    for c in clauses:
+        mine = [m for m in c.mentions if m.point == i]
+        if not mine:
+            continue
+        if all(m.negated for m in mine):
+            denied = denied or ("strong" if any(m.negated == "strong" for m in mine) else "")
+            continue
+        affirmed = True
+        s = sents[c.sentence]
+        sentence_share = own_weight(list(s.own)) / max(1, sum(x.points for x in clauses if x.sentence == c.sentence))
+        if c.in_list:
+            credit, how = 0.0, "named"
+        elif c.share >= STATED_SHARE and (_explains(p, s) or (s.reason and sentence_share >= EXPLAINED_SHARE)):
+            credit, how = EXPLAINED, "explained"
+        else:
+            credit, how = STATED, "stated"
+        if credit > best or state == "missing":
+            best, evidence, state = credit, s.text, how
+        if best == EXPLAINED:
             break
-    if best == 0.0 and FUZZY_MAX > 0:  # the point in other words: its content tokens in the answer
-        wanted = set(content_tokens(point.text)) - ans.question_tokens
-        if len(wanted) >= 3:
-            share = len(wanted & ans.tokens) / len(wanted)
-            best = FUZZY_MAX * min(1.0, max(0.0, (share - FUZZY_FLOOR) / (1 - FUZZY_FLOOR - 0.2)))
-            evidence = ""
-    return best, evidence
+    if not affirmed:
+        if denied:
+            return 0.0, "", "denied"
+        if len(p.context) >= 3:  # the point in other words: its description's content words
+            share = len(p.context & own_all) / len(p.context)
+            credit = FUZZY_MAX * min(1.0, max(0.0, (share - 0.3) / 0.4))
+            if credit > 0:
+                return credit, "", "other_words"
+        return 0.0, "", state if state != "missing" else "missing"
+    return best, evidence, state
 
 
-def _criterion_fraction(credits: list[float]) -> float:
-    """Most of the points make a criterion: the best n-1 of n (all of 1 or 2) count."""
-    n = len(credits)
-    if n == 0:
-        return 0.0
-    needed = n if n <= 2 else n - 1
-    return min(1.0, sum(sorted(credits, reverse=True)[:needed]) / needed)
+def _runs_of_terms(clauses: list[_Clause], echo: set[str]) -> bool:
+    """Terms one after another with nothing said between them — run together, glued with 的/和/因为…所以, or
+    separated by spaces, slashes or 、 — whatever the separator: most gaps between mentions are empty."""
+    gaps = empty = 0
+    for c in clauses:
+        ms = c.mentions
+        for a, b in zip(ms, ms[1:], strict=False):
+            gaps += 1
+            empty += not own_tokens(c.folded[a.end : b.start], echo)
+    between = [c for c in clauses if c.mentions]
+    for a, b in zip(between, between[1:], strict=False):  # across clause breaks too: `点积，softmax，方差`
+        gaps += 1
+        tail = own_tokens(a.folded[a.mentions[-1].end :], echo)
+        head = own_tokens(b.folded[: b.mentions[0].start], echo)
+        empty += not tail and not head
+    return gaps >= 3 and empty / gaps >= 0.7
 
 
-def _mistakes(rubric: Rubric, ans: _Answer) -> list[str]:
+def _denied_strongly(i: int, clauses: list[_Clause]) -> bool:
+    return any(m.point == i and m.negated == "strong" for c in clauses for m in c.mentions)
+
+
+def _mistakes(rubric: Rubric, texts: list[str]) -> list[str]:
+    compacted = [compact(s) for t in texts for s in sentences(t) or [t]]
     found = []
     for mistake in rubric.mistakes:
         for pattern in mistake.patterns:
             p = compact(pattern)
-            hit = False
-            for c in ans.compacted:
-                i = c.find(p)
-                if p and i >= 0 and not is_negated(c, i):
-                    hit = True
-                    break
-            if hit:
+            if p and any((i := c.find(p)) >= 0 and not is_negated(c, i) for c in compacted):
                 found.append(mistake.text)
                 break
     return found
 
 
-def _topicality(question_text: str, rubric: Rubric, ans: _Answer) -> float:
-    """Share of the question's own content tokens that the answer uses: near 0 for an answer to another question."""
-    wanted = set(content_tokens(question_text))
-    if not wanted:
-        return 1.0
-    return len(wanted & ans.tokens) / len(wanted)
+STATE_LABEL = {
+    "explained": "Explained",
+    "stated": "Stated",
+    "other_words": "In other words",
+    "named": "Named only",
+    "denied": "Denied",
+    "missing": "Missing",
+}
+
+
+def _comment(states: list[tuple[KeyPoint, str]]) -> str:
+    groups: dict[str, list[str]] = {}
+    for kp, state in states:
+        groups.setdefault(state, []).append(kp.text)
+    return "; ".join(f"{STATE_LABEL[s]}: {', '.join(groups[s])}" for s in STATE_LABEL if s in groups)
+
+
+def _scale(results: list[CriterionResult], limit: float) -> None:
+    """Scale every criterion so the weighted total is `limit`: a capped grade never shows full marks beside it."""
+    total = weighted_score(results)
+    if total <= limit or total <= 0:
+        return
+    factor = limit / total
+    for r in results:
+        r.score = round(r.score * factor, 1)
+        r.verdict = verdict_for(r.score / r.max_score)
 
 
 def follow_up_text(name: str, question_text: str) -> str:
@@ -138,117 +285,146 @@ def follow_up_text(name: str, question_text: str) -> str:
     return f"Could you go deeper into “{name}”: why does it matter, and how does it work?"
 
 
-def _follow_up(weakest: Criterion | None, question_text: str) -> str:
-    return follow_up_text(weakest.name, question_text) if weakest is not None else ""
-
-
-def grade_offline(question_id: str, question_text: str, rubric: Rubric, answer: str) -> Grade:
+def grade_offline(
+    question_id: str,
+    question_text: str,
+    rubric: Rubric,
+    answer: str,
+    follow_ups: tuple[FollowUp, ...] | list[FollowUp] = (),
+    hint: str = "",
+) -> Grade:
     started = time.perf_counter()
-    if is_non_answer(answer):
+    parts = answer_parts(answer, follow_ups)
+    if not parts:
         return non_answer_grade(question_id, rubric, answer)
     flags: list[str] = []
-    spans = injection_spans(answer)
-    text = answer
-    if spans:
-        flags.append("injection_suspected")
-        for start, end in reversed(spans):  # instructions to the grader are not content
-            text = text[:start] + " " + text[end:]
-    ans = _Answer(text, question_text)
-    # A bare list of terms is capped, unless the expected answer is itself a list ("Name three ...").
-    keyword_list = looks_like_keyword_list(text) and not looks_like_keyword_list(rubric.reference_answer)
-    if keyword_list:
-        flags.append("keyword_list")
-    if visible_length(text) < 15:
-        flags.append("too_short")
+    cleaned = []
+    for part in parts:  # instructions to the grader are not content
+        spans = injection_spans(part)
+        for start, end in reversed(spans):
+            part = part[:start] + " " + part[end:]
+        cleaned.append(part)
+        if spans and "injection_suspected" not in flags:
+            flags.append("injection_suspected")
+    text = "\n".join(cleaned)
+    echo = set(content_tokens(f"{question_text} {hint}"))
+    points = _points(rubric, echo)
+    sents, clauses = _read(text, points, echo)
+    own_all = {t for s in sents for t in s.own}
+    affirmed_mentions = sum(c.points for c in clauses)
 
     results: list[CriterionResult] = []
-    strengths, missing = [], []
-    fractions: list[tuple[Criterion, float]] = []
-    hits = {id(p): _hits(p, ans) for c in rubric.criteria for p in c.key_points}
-    links = [0] * len(ans.sentences)  # how many distinct points each sentence states
-    for idx in hits.values():
-        for i in idx:
-            links[i] += 1
-    raw_coverage_points = 0
+    strengths, missing, denied = [], [], []
+    coverage_num = coverage_den = 0.0
+    weakest: tuple[float, float, Criterion] | None = None
+    index = 0
     for crit in rubric.criteria:
-        credits, evidence = [], []
-        for point in crit.key_points:
-            credit, ev = _point_credit(point, hits[id(point)], links, ans)
-            raw_coverage_points += credit > 0
-            if keyword_list:
-                credit = min(credit, BARE_CREDIT / 2)
+        credits, states, evidence = [], [], []
+        for _kp in crit.key_points:
+            credit, ev, state = _point_credit(index, points[index], sents, clauses, own_all)
+            index += 1
             credits.append(credit)
-            if ev and ev not in evidence:
+            states.append((_kp, state))
+            if state == "denied" and _denied_strongly(index, clauses):
+                denied.append(_kp.text)
+            if ev and credit > 0 and ev not in evidence:
                 evidence.append(ev)
-        fraction = _criterion_fraction(credits)
-        fractions.append((crit, fraction))
-        verdict = verdict_for(fraction)
-        covered = [p.text for p, c in zip(crit.key_points, credits, strict=True) if c > 0]
-        absent = [p.text for p, c in zip(crit.key_points, credits, strict=True) if c == 0]
-        comment = ""
-        if covered:
-            comment = "Covered: " + "; ".join(covered)
-        if absent:
-            comment += ("; " if comment else "") + "Missing: " + "; ".join(absent)
+        fraction = sum(credits) / len(credits) if credits else 0.0
+        coverage_num += crit.weight * fraction
+        coverage_den += crit.weight
+        if weakest is None or (fraction, -crit.weight) < (weakest[0], weakest[1]):
+            weakest = (fraction, -crit.weight, crit)
+        score = MAX_SCORE * fraction**CURVE
         results.append(
             CriterionResult(
                 id=crit.id,
                 name=crit.name,
                 weight=crit.weight,
-                score=round(10 * fraction, 1),
-                verdict=verdict,
+                score=round(score, 1),
+                verdict=verdict_for(score / MAX_SCORE),
                 evidence=" … ".join(e[:160] for e in evidence[:2]),
-                comment=comment,
+                comment=_comment(states),
             )
         )
-        if verdict == "met":
+        absent = [kp.text for kp, s in states if s in ("missing", "named", "denied")]
+        if results[-1].verdict == "met":
             strengths.append(crit.name)
         else:
             missing.append(crit.name if not absent else f"{crit.name}: {'; '.join(absent[:3])}")
 
-    total_w = sum(c.weight for c, _ in fractions) or 1.0
-    coverage = sum(c.weight * f for c, f in fractions) / total_w
-    mistakes = _mistakes(rubric, ans)
-    accuracy = min(1.0, coverage * 1.25) * max(0.0, 1.0 - 0.5 * len(mistakes))
+    coverage = coverage_num / coverage_den if coverage_den else 0.0
+    mistakes = _mistakes(rubric, cleaned)
+    errors = len(mistakes) + len(denied)
+    if errors:
+        factor = ERROR_FACTOR**errors
+        for r in results:
+            r.score = round(r.score * factor, 1)
+            r.verdict = verdict_for(r.score / r.max_score)
+        strengths = [r.name for r in results if r.verdict == "met"]
+        flags.append("wrong_claims")
+    accuracy = min(1.0, 1.5 * coverage) * max(0.0, 1.0 - ERROR_ACCURACY * errors)
+    checked = f"checked {len(rubric.mistakes)} known wrong claims and whether any key point is denied"
+    if errors:
+        wrong = [*mistakes, *(f"denies “{d}”" for d in denied)]
+        acc_comment = "Wrong claims: " + "; ".join(wrong) + f" ({checked})."
+    elif accuracy < 1.0:
+        acc_comment = f"No wrong claim found ({checked}); credited in proportion to what the answer states."
+    else:
+        acc_comment = f"No wrong claim found ({checked})."
     results.append(
         CriterionResult(
             id=ACCURACY_ID,
             name=rubric.accuracy.name,
             weight=rubric.accuracy_weight,
-            score=round(10 * accuracy, 1),
-            verdict=verdict_for(accuracy) if not mistakes else ("partial" if accuracy >= 0.3 else "missed"),
-            evidence="",
-            comment=("Wrong claims: " + "; ".join(mistakes)) if mistakes else "No known wrong claim found.",
+            score=round(MAX_SCORE * accuracy, 1),
+            verdict=verdict_for(accuracy),
+            comment=acc_comment,
         )
     )
-    score = weighted_score(results)
-    if mistakes:
-        flags.append("wrong_claims")
-        score -= MISTAKE_PENALTY * len(mistakes)
-    topical = _topicality(question_text, rubric, ans)
-    if raw_coverage_points == 0 and topical < 0.15:
-        flags.append("off_topic")
-        score = min(score, OFF_TOPIC_CAP)
-    if keyword_list:
-        score = min(score, KEYWORD_LIST_CAP)
-    if spans:
-        score = min(score, INJECTION_CAP)
-    score = round(max(0.0, min(10.0, score)), 1)
 
-    weakest = min(fractions, key=lambda cf: (cf[1], -cf[0].weight))[0] if fractions else None
-    feedback = _feedback(strengths, missing, mistakes, flags)
-    return Grade(
+    # Caps: what the answer can be worth at most, whatever its terms. Each names its reason.
+    limits: list[tuple[float, str]] = []
+    own_count = len(own_all)
+    own_total = own_weight(list(own_all))
+    if (_runs_of_terms(clauses, echo) or looks_like_keyword_list(text)) and not looks_like_keyword_list(
+        rubric.reference_answer
+    ):
+        flags.append("keyword_list")
+        limits.append((KEYWORD_LIST_CAP, "the answer lists terms without saying anything about them"))
+    if visible_length(text) < 15 or own_count < 6:
+        flags.append("too_short")
+    needed = SHORT_NEEDED
+    if rubric.reference_answer:
+        needed = min(needed, SHORT_NEEDED_SHARE * own_weight(own_tokens(fold(rubric.reference_answer), echo)))
+    limits.append(
+        (SHORT_CAP_BASE + MAX_SCORE * own_total / max(1.0, needed), "the answer is too short to state more")
+    )
+    if not own_all and affirmed_mentions == 0 and _topicality(question_text, text) < 0.15 or coverage == 0 and _topicality(question_text, text) < 0.15:
+        flags.append("off_topic")
+        limits.append((OFF_TOPIC_CAP, "the answer does not address this question"))
+    if "injection_suspected" in flags:
+        limits.append((INJECTION_CAP, "text addressed to the grader was ignored"))
+    score = weighted_score(results)
+    cap_reason = ""
+    if limits:
+        limit, reason = min(limits)
+        if score > limit:
+            _scale(results, limit)
+            score = weighted_score(results)
+            cap_reason = f"Capped at {limit:.1f}: {reason}."
+    score = round(max(0.0, min(MAX_SCORE, score)), 1)
+
+    weak = weakest[2] if weakest is not None else None
+    grade = Grade(
         question_id=question_id,
         status="graded",
         score=score,
         criteria=results,
         strengths=strengths,
-        missing=missing + [f"Wrong claim: {m}" for m in mistakes],
-        feedback=feedback,
+        missing=missing + [f"Wrong claim: {m}" for m in mistakes] + [f"Denied: {d}" for d in denied],
+        feedback=_feedback(strengths, missing, mistakes, denied, flags, cap_reason),
         better_answer=outline(rubric),
-        follow_up=_follow_up(weakest, question_text)
-        if weakest is not None and math.isfinite(score) and score < 9.5
-        else "",
+        follow_up=follow_up_text(weak.name, question_text) if weak is not None and score < 9.5 else "",
         flags=flags,
         grader=GraderInfo(
             kind="offline",
@@ -257,9 +433,22 @@ def grade_offline(question_id: str, question_text: str, rubric: Rubric, answer: 
             latency_ms=round((time.perf_counter() - started) * 1000, 2),
         ),
     )
+    if cap_reason:
+        grade.extra["cap"] = cap_reason
+    return grade
 
 
-def _feedback(strengths: list[str], missing: list[str], mistakes: list[str], flags: list[str]) -> str:
+def _topicality(question_text: str, text: str) -> float:
+    """Share of the question's own content tokens that the answer uses: near 0 for an answer to another question."""
+    wanted = set(content_tokens(question_text))
+    if not wanted:
+        return 1.0
+    return len(wanted & set(content_tokens(text))) / len(wanted)
+
+
+def _feedback(
+    strengths: list[str], missing: list[str], mistakes: list[str], denied: list[str], flags: list[str], cap: str
+) -> str:
     parts = []
     if strengths:
         parts.append("Covered: " + ", ".join(strengths) + ".")
@@ -267,11 +456,15 @@ def _feedback(strengths: list[str], missing: list[str], mistakes: list[str], fla
         parts.append("Missing or thin: " + "; ".join(missing) + ".")
     if mistakes:
         parts.append("Wrong claims: " + "; ".join(mistakes) + ".")
+    if denied:
+        parts.append("Denied key points: " + "; ".join(denied) + ".")
     if "keyword_list" in flags:
-        parts.append("The answer lists terms without explaining them; say why and how.")
+        parts.append("The answer names terms without saying anything about them; say what each does and why.")
     if "off_topic" in flags:
         parts.append("The answer does not address this question.")
     if "injection_suspected" in flags:
-        parts.append("Text addressed to the grader was ignored and the score capped.")
+        parts.append("Text addressed to the grader was ignored.")
+    if cap:
+        parts.append(cap)
     parts.append(SWITCH_HINT)
     return " ".join(parts)
