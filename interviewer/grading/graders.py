@@ -36,7 +36,7 @@ class OfflineGrader:
         answer: str,
         follow_ups: tuple[FollowUp, ...] = (),
     ) -> Grade:
-        return grade_offline(question_id, question, rubric, answer, follow_ups)
+        return grade_offline(question_id, question, rubric, answer, follow_ups, hint=hint)
 
 
 def make_grader(settings: Settings, samples: int = 1) -> Grader:

@@ -53,13 +53,17 @@ from interviewer.textnorm import HAN_RUN, compact, content_tokens, fold, sentenc
 CLAUSE_SPLIT = re.compile(r"[，,;；:：]+|(?<=[^\s])\s+-\s+")
 
 PROMPT_VERSION = "offline-2"
-EXPLAINED, STATED = 1.0, 0.75
+EXPLAINED, STATED = 1.0, 0.85
 FUZZY_MAX = 0.4  # a point in other words: its description's content words, no alias
+PARTIAL_FLOOR = 0.4  # a criterion whose "partial" level the answer reaches (its quoted phrases, its words)
+PARTIAL_SHARE = 0.5  # ... when the answer has this share of a quoted phrase's words
+QUOTE_RE = re.compile(r"[“\"「『]([^”\"」』]{2,})[”\"」』]")
 STATED_SHARE = 2  # own content tokens per point in its sentence, for a statement
 EXPLAINED_SHARE = 4  # ... and for an explanation (with a reason)
-CURVE = 0.7  # criterion score = 10 · fraction^CURVE: a half-covered criterion is worth more than half
+CURVE = 0.5  # criterion score = 10 · fraction^CURVE: a half-covered criterion is worth more than half
 ERROR_FACTOR = 0.55  # each wrong claim or denied point scales the content criteria by this
 ERROR_ACCURACY = 0.5  # ... and takes this share of the accuracy criterion
+ACCURACY_GAIN = 2.0  # with no wrong claim found, accuracy is credited in proportion to what is stated
 KEYWORD_LIST_CAP = 2.0
 INJECTION_CAP = 2.0
 OFF_TOPIC_CAP = 1.0
@@ -216,6 +220,22 @@ def _point_credit(
     return best, evidence, state
 
 
+def _reaches_partial(crit: Criterion, said: set[str], echo: set[str]) -> bool:
+    """The answer says what the rubric's "partial" level describes: one of its quoted phrases ("只说“大模型教小模型”")
+    in the answer's own statements, or most of the level's words beyond the question's."""
+    texts = QUOTE_RE.findall(crit.partial) or ([crit.partial] if crit.partial else [])
+    for t in texts:
+        wanted = {w for w in content_tokens(t) if w not in GLUE}
+        new = wanted - echo
+        if len(wanted) >= 2 and new and new & said and len(wanted & said) >= PARTIAL_SHARE * len(wanted):
+            return True
+    return False
+
+
+def _partial_label(rubric: Rubric) -> str:
+    return "the rubric's partial level" if rubric.lang == "en" else "达到“部分”要求 / the rubric's partial level"
+
+
 def _runs_of_terms(clauses: list[_Clause], echo: set[str]) -> bool:
     """Terms one after another with nothing said between them — run together, glued with 的/和/因为…所以, or
     separated by spaces, slashes or 、 — whatever the separator: most gaps between mentions are empty."""
@@ -254,6 +274,7 @@ STATE_LABEL = {
     "explained": "Explained",
     "stated": "Stated",
     "other_words": "In other words",
+    "partial_level": "Reaches",
     "named": "Named only",
     "denied": "Denied",
     "missing": "Missing",
@@ -311,6 +332,7 @@ def grade_offline(
     points = _points(rubric, echo)
     sents, clauses = _read(text, points, echo)
     own_all = {t for s in sents for t in s.own}
+    said = {t for c in clauses if not c.in_list for t in content_tokens(c.folded) if t not in GLUE}
     affirmed_mentions = sum(c.points for c in clauses)
 
     results: list[CriterionResult] = []
@@ -330,6 +352,9 @@ def grade_offline(
             if ev and credit > 0 and ev not in evidence:
                 evidence.append(ev)
         fraction = sum(credits) / len(credits) if credits else 0.0
+        if fraction < PARTIAL_FLOOR and _reaches_partial(crit, said, echo):
+            fraction = PARTIAL_FLOOR
+            states.append((KeyPoint(text=_partial_label(rubric), aliases=[]), "partial_level"))
         coverage_num += crit.weight * fraction
         coverage_den += crit.weight
         if weakest is None or (fraction, -crit.weight) < (weakest[0], weakest[1]):
@@ -362,7 +387,7 @@ def grade_offline(
             r.verdict = verdict_for(r.score / r.max_score)
         strengths = [r.name for r in results if r.verdict == "met"]
         flags.append("wrong_claims")
-    accuracy = min(1.0, 1.5 * coverage) * max(0.0, 1.0 - ERROR_ACCURACY * errors)
+    accuracy = min(1.0, ACCURACY_GAIN * coverage) * max(0.0, 1.0 - ERROR_ACCURACY * errors)
     checked = f"checked {len(rubric.mistakes)} known wrong claims and whether any key point is denied"
     if errors:
         wrong = [*mistakes, *(f"denies “{d}”" for d in denied)]
