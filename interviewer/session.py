@@ -188,10 +188,12 @@ class SessionEngine:
             response = source.ask_follow_up(q, text)
             if response is not None and response.kind == "quit":
                 return False
-            if response is None or response.kind == "skip" or is_non_answer(response.text):
-                return True  # nothing to add; and after a non-answer the interviewer moves on
+            if response is None or response.kind == "skip" or not response.text.strip():
+                return True
             self.store.add_follow_up(turn["id"], i + 1, criterion_id, text, response.text)
             turn["follow_ups"] = self.store.follow_ups(turn["id"])
+            if is_non_answer(response.text):
+                return True  # kept, but after a non-answer the interviewer moves on
             if i + 1 < self.follow_ups:  # the next follow-up aims at what is still weakest
                 grade = self._pre_grade(q, turn["answer"], turn_follow_ups(turn))
         return True

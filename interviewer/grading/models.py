@@ -123,15 +123,31 @@ NON_ANSWERS = {
 }  # fmt: skip
 
 
+HEDGES = re.compile(
+    r"^(嗯+|呃+|额+|啊+|这个|那个|我|其实|好像|抱歉|不好意思|说实话|sorry|um+|uh+|hmm+|well|honestly|i m|i am|i)\s*"
+)
+UNSURE = {
+    "不太确定", "不确定", "不是很确定", "不太记得", "记不清", "记不清了", "没想过", "没研究过", "没接触过", "不太会",
+    "not sure", "no clue", "can't remember", "cannot remember", "don't remember", "not really sure", "no idea",
+    "never heard of it", "haven't used it",
+}  # fmt: skip
+
+
 def is_non_answer(answer: str) -> bool:
-    """Empty, or only 'I don't know' / 'skip' and the like: a 0 without asking any grader."""
+    """Empty, or only 'I don't know' / 'skip' / 'not sure' and the like: a 0 without asking any grader."""
     text = re.sub(r"[\s。.!！?？,，~…、:：;；'\"“”`()（）-]+", " ", answer.lower()).strip()
     if not text:
         return True
     if text in NON_ANSWERS:
         return True
     parts = [p for p in text.split() if p]
-    return " ".join(parts) in NON_ANSWERS or (len(parts) <= 3 and all(p in NON_ANSWERS for p in parts))
+    if " ".join(parts) in NON_ANSWERS or (len(parts) <= 3 and all(p in NON_ANSWERS for p in parts)):
+        return True
+    bare = text
+    while (m := HEDGES.match(bare)) and m.end() > 0:
+        bare = bare[m.end() :].strip()
+    bare = re.sub(r"\s*(呢|吧|啊|了|哈)$", "", bare)
+    return bool(len(bare) <= 24 and (bare in NON_ANSWERS or bare in UNSURE or bare.replace(" ", "") in UNSURE))
 
 
 def non_answer_grade(question_id: str, rubric: Rubric, answer: str, kind: str = "offline") -> Grade:

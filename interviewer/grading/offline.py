@@ -54,14 +54,17 @@ CLAUSE_SPLIT = re.compile(r"[，,;；:：]+|(?<=[^\s])\s+-\s+")
 
 PROMPT_VERSION = "offline-2"
 EXPLAINED, STATED = 1.0, 0.85
-FUZZY_MAX = 0.4  # a point in other words: its description's content words, no alias
+FUZZY_MAX = 0.4  # a point in other words: its description's content words, no alias ...
+FUZZY_FLOOR, FUZZY_FULL = 0.15, 0.7  # ... credited from this share of those words, fully from that one
 PARTIAL_FLOOR = 0.4  # a criterion whose "partial" level the answer reaches (its quoted phrases, its words)
 PARTIAL_SHARE = 0.5  # ... when the answer has this share of a quoted phrase's words
 QUOTE_RE = re.compile(r"[“\"「『]([^”\"」』]{2,})[”\"」』]")
 STATED_SHARE = 2  # own content tokens per point in its sentence, for a statement
 EXPLAINED_SHARE = 4  # ... and for an explanation (with a reason)
 CURVE = 0.5  # criterion score = 10 · fraction^CURVE: a half-covered criterion is worth more than half
-ERROR_FACTOR = 0.55  # each wrong claim or denied point scales the content criteria by this
+# Wrong claims and denied points scale the content criteria: one slip in a good answer costs a quarter, two
+# wrong claims leave little, three or more nothing worth a pass.
+ERROR_FACTORS = (1.0, 0.75, 0.35, 0.15)
 ERROR_ACCURACY = 0.5  # ... and takes this share of the accuracy criterion
 ACCURACY_GAIN = 2.0  # with no wrong claim found, accuracy is credited in proportion to what is stated
 KEYWORD_LIST_CAP = 2.0
@@ -213,7 +216,7 @@ def _point_credit(
             return 0.0, "", "denied"
         if len(p.context) >= 3:  # the point in other words: its description's content words
             share = len(p.context & own_all) / len(p.context)
-            credit = FUZZY_MAX * min(1.0, max(0.0, (share - 0.3) / 0.4))
+            credit = FUZZY_MAX * min(1.0, max(0.0, (share - FUZZY_FLOOR) / (FUZZY_FULL - FUZZY_FLOOR)))
             if credit > 0:
                 return credit, "", "other_words"
         return 0.0, "", state if state != "missing" else "missing"
@@ -234,6 +237,21 @@ def _reaches_partial(crit: Criterion, said: set[str], echo: set[str]) -> bool:
 
 def _partial_label(rubric: Rubric) -> str:
     return "the rubric's partial level" if rubric.lang == "en" else "达到“部分”要求 / the rubric's partial level"
+
+
+def _vocabulary(rubric: Rubric, echo: set[str]) -> set[str]:
+    """The words of the rubric's own text: what an answer on this subject draws on."""
+    texts = [rubric.reference_answer, rubric.reference_answer_en]
+    for c in rubric.criteria:
+        texts += [c.name, c.description, c.met, c.partial, c.description_en]
+        texts += [f"{kp.text} {kp.text_en} {' '.join(kp.explain)} {' '.join(kp.aliases)}" for kp in c.key_points]
+    return {t for t in content_tokens(" ".join(texts)) if t not in GLUE} - echo
+
+
+def _topical_weight(clauses: list[_Clause], vocab: set[str]) -> int:
+    """How much the answer says on the subject: own words of clauses that name a point or use the rubric's
+    words. Generic padding ("具体情况具体分析") says nothing on it."""
+    return sum(own_weight(c.own) for c in clauses if c.mentions or set(c.own) & vocab)
 
 
 def _runs_of_terms(clauses: list[_Clause], echo: set[str]) -> bool:
@@ -380,14 +398,7 @@ def grade_offline(
     coverage = coverage_num / coverage_den if coverage_den else 0.0
     mistakes = _mistakes(rubric, cleaned)
     errors = len(mistakes) + len(denied)
-    if errors:
-        factor = ERROR_FACTOR**errors
-        for r in results:
-            r.score = round(r.score * factor, 1)
-            r.verdict = verdict_for(r.score / r.max_score)
-        strengths = [r.name for r in results if r.verdict == "met"]
-        flags.append("wrong_claims")
-    accuracy = min(1.0, ACCURACY_GAIN * coverage) * max(0.0, 1.0 - ERROR_ACCURACY * errors)
+    accuracy = min(1.0, ACCURACY_GAIN * coverage)
     checked = f"checked {len(rubric.mistakes)} known wrong claims and whether any key point is denied"
     if errors:
         wrong = [*mistakes, *(f"denies “{d}”" for d in denied)]
@@ -409,35 +420,37 @@ def grade_offline(
 
     # Caps: what the answer can be worth at most, whatever its terms. Each names its reason.
     limits: list[tuple[float, str]] = []
-    own_count = len(own_all)
-    own_total = own_weight(list(own_all))
     if (_runs_of_terms(clauses, echo) or looks_like_keyword_list(text)) and not looks_like_keyword_list(
         rubric.reference_answer
     ):
         flags.append("keyword_list")
         limits.append((KEYWORD_LIST_CAP, "the answer lists terms without saying anything about them"))
-    if visible_length(text) < 15 or own_count < 6:
+    topical = _topical_weight(clauses, _vocabulary(rubric, echo))
+    if visible_length(text) < 15 or topical < 6:
         flags.append("too_short")
     needed = SHORT_NEEDED
     if rubric.reference_answer:
         needed = min(needed, SHORT_NEEDED_SHARE * own_weight(own_tokens(fold(rubric.reference_answer), echo)))
-    limits.append(
-        (SHORT_CAP_BASE + MAX_SCORE * own_total / max(1.0, needed), "the answer is too short to state more")
-    )
-    if not own_all and affirmed_mentions == 0 and _topicality(question_text, text) < 0.15 or coverage == 0 and _topicality(question_text, text) < 0.15:
+    limits.append((SHORT_CAP_BASE + MAX_SCORE * topical / max(1.0, needed), "the answer is too short to state more"))
+    if coverage < 0.05 and _topicality(question_text, text) < 0.15:
         flags.append("off_topic")
         limits.append((OFF_TOPIC_CAP, "the answer does not address this question"))
     if "injection_suspected" in flags:
         limits.append((INJECTION_CAP, "text addressed to the grader was ignored"))
-    score = weighted_score(results)
     cap_reason = ""
-    if limits:
-        limit, reason = min(limits)
-        if score > limit:
-            _scale(results, limit)
-            score = weighted_score(results)
-            cap_reason = f"Capped at {limit:.1f}: {reason}."
-    score = round(max(0.0, min(MAX_SCORE, score)), 1)
+    limit, reason = min(limits)
+    if weighted_score(results) > limit:
+        _scale(results, limit)
+        cap_reason = f"Capped at {limit:.1f}: {reason}."
+    if errors:  # after any cap, so a wrong claim always costs
+        factor = ERROR_FACTORS[min(errors, len(ERROR_FACTORS) - 1)]
+        for r in results:
+            keep = max(0.0, 1.0 - ERROR_ACCURACY * errors) if r.id == ACCURACY_ID else factor
+            r.score = round(r.score * keep, 1)
+            r.verdict = verdict_for(r.score / r.max_score)
+        strengths = [r.name for r in results if r.verdict == "met" and r.id != ACCURACY_ID]
+        flags.append("wrong_claims")
+    score = round(max(0.0, min(MAX_SCORE, weighted_score(results))), 1)
 
     weak = weakest[2] if weakest is not None else None
     grade = Grade(
