@@ -47,7 +47,9 @@ def test_the_follow_up_question_never_becomes_evidence():
 def test_a_real_follow_up_answer_counts_like_part_of_the_answer():
     q = QUESTIONS["2.1"]
     before = _grade(q, PARTIAL_21)
-    answer = "除以 √d_k 是因为 q、k 各分量独立、方差为 1 时点积的方差是 d_k，数值大会让 softmax 饱和、梯度接近 0。"
+    answer = (
+        "除以 √d_k 是因为 q、k 各分量独立、方差为 1 时点积的方差是 d_k，数值大会让 softmax 饱和、梯度接近 0。"
+    )
     after = _grade(q, PARTIAL_21, [FollowUp("为什么要缩放？", answer)])
     assert after.score > before.score + 2
 
@@ -66,7 +68,9 @@ def test_no_follow_up_is_asked_after_a_non_answer(cli, tmp_path, mode):
     s = _start(cli, tmp_path, f"不知道\n---\n{PARTIAL_21}\n---\n不知道\n", mode)
     first, second = s["turns"]
     assert first["follow_ups"] == [] and first["grade"]["score"] == 0.0
-    assert first["answer"] == "不知道" and second["answer"] == PARTIAL_21  # the next answer went to the next question
+    assert (
+        first["answer"] == "不知道" and second["answer"] == PARTIAL_21
+    )  # the next answer went to the next question
 
 
 def test_in_interview_mode_two_non_answers_are_zero(cli, tmp_path):

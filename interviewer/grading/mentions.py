@@ -7,6 +7,7 @@ connectives, filler and the question's own words — are what the sentence says 
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,12 +30,15 @@ NEGATION_BEFORE = re.compile(
     STRONG_BEFORE.pattern + r"|不|未|\b(not|never|cannot|can't|don't|doesn't|won't|wouldn't)\b|n't\b"
 )
 # Words that start with a negation character but deny nothing (`不同的头`, `不仅`, `不得不`).
-NOT_NEGATION = re.compile(r"不同|不仅|不断|不少|不错|不止|不管|不论|不但|不只|不光|不得不|要不|不一样|不定|\bnot only\b|\bno longer\b")
+NOT_NEGATION = re.compile(
+    r"不同|不仅|不断|不少|不错|不止|不管|不论|不但|不只|不光|不得不|要不|不一样|不定|\bnot only\b|\bno longer\b"
+)
 # Before the negation: a condition or a purpose, so the sentence still affirms the point
 # (`如果不缩放，…`, `这样就不会梯度消失`, `to avoid …`, `otherwise …`).
 CONDITIONAL = re.compile(r"如果|若|假如|要是|一旦|否则|不然|\b(otherwise|unless|if|when)\b")
 COUNTERFACTUAL = re.compile(
-    CONDITIONAL.pattern + r"|避免|防止|以免|就|才|从而|便|因而|使得|让|\b(so that|avoid|avoids|prevent|prevents|so)\b"
+    CONDITIONAL.pattern
+    + r"|避免|防止|以免|就|才|从而|便|因而|使得|让|\b(so that|avoid|avoids|prevent|prevents|so)\b"
 )
 # A cue right after a mention that denies it: `梯度消失与缩放无关`, `softmax is not needed`.
 NEGATION_AFTER = re.compile(
@@ -78,7 +82,7 @@ def _piece(chunk: str) -> str:
     if re.fullmatch(r"[a-z]+", chunk):
         if len(chunk) <= 3:
             return re.escape(chunk) + r"(?:s|es)?"
-        root = stem(chunk)
+        root = os.path.commonprefix([chunk, stem(chunk)])  # `vocabulary` → stem `vocabulari` → `vocabular`
         return re.escape(root) + r"[a-z]*" if len(root) >= 4 else re.escape(chunk) + r"(?:s|es|ed|ing)?"
     return _GAP.join(re.escape(c) for c in chunk)
 
@@ -104,7 +108,7 @@ def alias_regex(alias: str) -> re.Pattern | None:
 
 
 def _negated(folded: str, start: int, end: int) -> str:
-    """"strong" or "weak" when a cue in the same clause denies the mention, else ""."""
+    """ "strong" or "weak" when a cue in the same clause denies the mention, else ""."""
     clause = CLAUSE_END.split(folded[max(0, start - 40) : start])[-1]
     near = clause[-12:]
     cues = list(NEGATION_BEFORE.finditer(near))

@@ -84,7 +84,10 @@ class _Clause:
     mentions: list[Mention]
     own: list[str]  # the candidate's own content tokens, first use in the answer only
     points: int  # distinct points affirmed in it
-    in_list: bool = False  # one of a run of bare terms, or a clause naming three or more points and little else
+    bare: bool = False  # nothing but rubric terms (aliases, explain words) and glue
+    in_list: bool = (
+        False  # one of a run of bare terms, or a clause naming three or more points and little else
+    )
 
     @property
     def share(self) -> float:
@@ -124,6 +127,9 @@ def _read(text: str, points: list[_Point], echo: set[str]) -> tuple[list[_Senten
     A clause with no function words at all (`点积softmax加权求和`, `dot product softmax variance`) is a run of terms,
     not a statement: it has no own words whatever it contains."""
     aliases = [p.point.aliases for p in points]
+    terms = aliases + [
+        p.point.explain for p in points
+    ]  # explain words are the rubric's, not the candidate's own
     seen: set[str] = set()
     sents, clauses = [], []
     for si, sent in enumerate(sentences(text) or [text]):
@@ -132,16 +138,20 @@ def _read(text: str, points: list[_Point], echo: set[str]) -> tuple[list[_Senten
             folded = fold(part)
             if not folded.strip():
                 continue
-            mentions = find_mentions(folded, aliases)
+            found = find_mentions(folded, terms)
+            mentions = [m for m in found if m.point < len(points)]
             rest = residual(folded, mentions)
+            strict = own_tokens(residual(folded, found), echo)
             own = []
-            if visible_length(part) <= 6 or function_word_ratio(part) > 0 or not mentions:
+            if visible_length(part) <= 6 or function_word_ratio(rest) > 0 or not mentions:
                 for t in own_tokens(rest, echo):
                     if t not in seen:
                         seen.add(t)
                         own.append(t)
             affirmed = {m.point for m in mentions if not m.negated}
-            clause = _Clause(part.strip(), si, folded, mentions, own, len(affirmed))
+            clause = _Clause(
+                part.strip(), si, folded, mentions, own, len(affirmed), bare=bool(mentions) and not strict
+            )
             words = [t for t in content_tokens(folded) if t not in GLUE]
             if words and sum(t in echo for t in words) >= 0.6 * len(words):
                 clause.in_list = True  # the question or hint said back: its terms are the interviewer's
@@ -153,23 +163,26 @@ def _read(text: str, points: list[_Point], echo: set[str]) -> tuple[list[_Senten
 
 
 def _mark_lists(clauses: list[_Clause]) -> None:
-    """Terms listed, whatever the separator: three or more bare clauses in a row (nothing but terms and glue), or
-    one clause that names three or more points with little else. Their mentions name points; they state none."""
+    """Terms listed, whatever the separator: three or more bare clauses in a row (nothing but terms and glue), a
+    sentence of nothing but terms, or one clause that names three or more points with little else. Their mentions
+    name points; they state none."""
     run: list[_Clause] = []
     for c in [*clauses, None]:
         if c is not None and not c.mentions and not c.own:
             continue  # filler between terms ("这个很关键") does not break a list
-        bare = c is not None and bool(c.mentions) and not c.own
-        if bare:
+        if c is not None and c.bare:
             run.append(c)
             continue
         if len(run) >= 3:
             for r in run:
                 r.in_list = True
         run = []
+    said = {c.sentence for c in clauses if c.own and not c.bare}
     for c in clauses:
-        if c.points >= 3 and c.share < STATED_SHARE:
+        if c.points >= 3 and c.share < 1.5:
             c.in_list = True
+        if c.bare and c.sentence not in said:
+            c.in_list = True  # a sentence of bare terms ("双向对齐。") states nothing
 
 
 def _explains(p: _Point, s: _Sentence) -> bool:
@@ -200,10 +213,14 @@ def _point_credit(
             continue
         affirmed = True
         s = sents[c.sentence]
-        sentence_share = own_weight(list(s.own)) / max(1, sum(x.points for x in clauses if x.sentence == c.sentence))
+        sentence_share = own_weight(list(s.own)) / max(
+            1, sum(x.points for x in clauses if x.sentence == c.sentence)
+        )
         if c.in_list:
             credit, how = 0.0, "named"
-        elif c.share >= STATED_SHARE and (_explains(p, s) or (s.reason and sentence_share >= EXPLAINED_SHARE)):
+        elif c.share >= STATED_SHARE and (
+            _explains(p, s) or (s.reason and sentence_share >= EXPLAINED_SHARE)
+        ):
             credit, how = EXPLAINED, "explained"
         else:
             credit, how = STATED, "stated"
@@ -236,7 +253,9 @@ def _reaches_partial(crit: Criterion, said: set[str], echo: set[str]) -> bool:
 
 
 def _partial_label(rubric: Rubric) -> str:
-    return "the rubric's partial level" if rubric.lang == "en" else "达到“部分”要求 / the rubric's partial level"
+    return (
+        "the rubric's partial level" if rubric.lang == "en" else "达到“部分”要求 / the rubric's partial level"
+    )
 
 
 def _vocabulary(rubric: Rubric, echo: set[str]) -> set[str]:
@@ -244,7 +263,9 @@ def _vocabulary(rubric: Rubric, echo: set[str]) -> set[str]:
     texts = [rubric.reference_answer, rubric.reference_answer_en]
     for c in rubric.criteria:
         texts += [c.name, c.description, c.met, c.partial, c.description_en]
-        texts += [f"{kp.text} {kp.text_en} {' '.join(kp.explain)} {' '.join(kp.aliases)}" for kp in c.key_points]
+        texts += [
+            f"{kp.text} {kp.text_en} {' '.join(kp.explain)} {' '.join(kp.aliases)}" for kp in c.key_points
+        ]
     return {t for t in content_tokens(" ".join(texts)) if t not in GLUE} - echo
 
 
@@ -351,7 +372,6 @@ def grade_offline(
     sents, clauses = _read(text, points, echo)
     own_all = {t for s in sents for t in s.own}
     said = {t for c in clauses if not c.in_list for t in content_tokens(c.folded) if t not in GLUE}
-    affirmed_mentions = sum(c.points for c in clauses)
 
     results: list[CriterionResult] = []
     strengths, missing, denied = [], [], []
@@ -431,7 +451,9 @@ def grade_offline(
     needed = SHORT_NEEDED
     if rubric.reference_answer:
         needed = min(needed, SHORT_NEEDED_SHARE * own_weight(own_tokens(fold(rubric.reference_answer), echo)))
-    limits.append((SHORT_CAP_BASE + MAX_SCORE * topical / max(1.0, needed), "the answer is too short to state more"))
+    limits.append(
+        (SHORT_CAP_BASE + MAX_SCORE * topical / max(1.0, needed), "the answer is too short to state more")
+    )
     if coverage < 0.05 and _topicality(question_text, text) < 0.15:
         flags.append("off_topic")
         limits.append((OFF_TOPIC_CAP, "the answer does not address this question"))
@@ -485,7 +507,12 @@ def _topicality(question_text: str, text: str) -> float:
 
 
 def _feedback(
-    strengths: list[str], missing: list[str], mistakes: list[str], denied: list[str], flags: list[str], cap: str
+    strengths: list[str],
+    missing: list[str],
+    mistakes: list[str],
+    denied: list[str],
+    flags: list[str],
+    cap: str,
 ) -> str:
     parts = []
     if strengths:

@@ -14,9 +14,11 @@ INJECTION_PATTERNS = [
     # demands for a score
     r"(给|打|评|判|记|得|判为|评为|给出|打出)(我|这个|本|该|此|本题)?(回答|答案|答复)?(打|评|判)?(为)?(个)?\s*(满分|最高分|10\s*分|十分|100\s*分)",
     r"(满分|最高分)\s*(给我|吧|!|！)|(即为|即可得|统一记|直接给)\s*(满分|10\s*分)",
+    r"(按|以|当作?|视为|作为)\s*(满分|最高分|10\s*分|优秀)\s*(处理|计|算|评|对待|打分|给分)|请.{0,8}(满分|最高分)",
     r"10\s*(点|점)を?\s*(付け|주세요|줘)|10점을",
     r"\b(give|grade|score|rate|award|mark|assign)\s+(this|me|it|the\s+answer|my\s+answer|the\s+candidate)?\s*(a\s+|an\s+)?(10|ten|full|perfect|maximum|max|top)\b",
     r"\b(full|perfect|maximum|top)\s+(marks|score|points)\b",
+    r"\b(grade|score|rate|mark|treat|consider|count)\s+(this|it|me|my\s+answer|the\s+answer)\s+(as\s+)?(excellent|perfect|outstanding|full\s+marks|a\s+10|10|correct|complete)\b",
     r"\b10\s*/\s*10\b|\bscore\s+of\s+10\b",
     r"(\"|')?score(\"|')?\s*[:=]\s*10\b",
     # notes addressed to the grader, fake roles and delimiters
