@@ -18,7 +18,7 @@ INJECTION_PATTERNS = [
     r"10\s*(点|점)を?\s*(付け|주세요|줘)|10점을",
     r"\b(give|grade|score|rate|award|mark|assign)\s+(this|me|it|the\s+answer|my\s+answer|the\s+candidate)?\s*(a\s+|an\s+)?(10|ten|full|perfect|maximum|max|top)\b",
     r"\b(full|perfect|maximum|top)\s+(marks|score|points)\b",
-    r"\b(grade|score|rate|mark|treat|consider|count)\s+(this|it|me|my\s+answer|the\s+answer)\s+(as\s+)?(excellent|perfect|outstanding|full\s+marks|a\s+10|10|correct|complete)\b",
+    r"\b(grade|score|rate|mark|treat)\s+(this|it|me|my\s+answer|the\s+answer)\s+(as\s+)?(excellent|perfect|outstanding|full\s+marks|a\s+10|10)\b",
     r"\b10\s*/\s*10\b|\bscore\s+of\s+10\b",
     r"(\"|')?score(\"|')?\s*[:=]\s*10\b",
     # notes addressed to the grader, fake roles and delimiters
@@ -41,22 +41,10 @@ REASON_MARKERS = [
     "instead of", "compared", "whereas", "by ", "this way", "for example", "e.g.", "such as", "the reason",
 ]  # fmt: skip
 NEGATIONS = [
-    "不是",
-    "并非",
-    "不会",
-    "不能",
-    "没有",
-    "并不",
-    "不",
-    "无法",
-    "而非",
-    "误以为",
-    "错误地",
-    "not ",
-    "n't ",
-    "no ",
-    "never ",
-]
+    "不是", "并非", "不会", "不能", "没有", "并不", "不", "无法", "而非", "误以为", "错误地", "未", "别", "避免", "而不是",
+    # the text is compacted (no spaces): English cues stand without their spaces
+    "not", "n't", "never", "without", "instead", "rather", "wrong", "myth", "misconception",
+]  # fmt: skip
 
 
 def injection_spans(text: str) -> list[tuple[int, int]]:
@@ -77,8 +65,8 @@ def has_reason(sentence: str) -> bool:
 
 def is_negated(folded: str, index: int) -> bool:
     """A mention right after a negation (`不是为了减少计算量`) is not a claim."""
-    window = folded[max(0, index - 8) : index]
-    return any(neg.strip() and neg in window for neg in NEGATIONS)
+    window = re.split(r"[，,。;；:：!?！？]", folded[max(0, index - 12) : index])[-1]
+    return any(neg in window for neg in NEGATIONS)
 
 
 def segment_lengths(text: str) -> list[int]:
