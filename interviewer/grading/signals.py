@@ -43,7 +43,8 @@ REASON_MARKERS = [
 NEGATIONS = [
     "不是", "并非", "不会", "不能", "没有", "并不", "不", "无法", "而非", "误以为", "错误地", "未", "别", "避免", "而不是",
     # the text is compacted (no spaces): English cues stand without their spaces
-    "not", "n't", "never", "without", "instead", "rather", "wrong", "myth", "misconception",
+    "not", "n't", "dont", "doesnt", "didnt", "isnt", "arent", "wont", "never", "without", "instead", "rather",
+    "wrong", "myth", "misconception",
 ]  # fmt: skip
 
 
