@@ -374,7 +374,8 @@ def grade_offline(
     said = {t for c in clauses if not c.in_list for t in content_tokens(c.folded) if t not in GLUE}
 
     results: list[CriterionResult] = []
-    strengths, missing, denied = [], [], []
+    absent: dict[str, list[str]] = {}
+    denied: list[str] = []
     coverage_num = coverage_den = 0.0
     weakest: tuple[float, float, Criterion] | None = None
     index = 0
@@ -409,11 +410,7 @@ def grade_offline(
                 comment=_comment(states),
             )
         )
-        absent = [kp.text for kp, s in states if s in ("missing", "named", "denied")]
-        if results[-1].verdict == "met":
-            strengths.append(crit.name)
-        else:
-            missing.append(crit.name if not absent else f"{crit.name}: {'; '.join(absent[:3])}")
+        absent[crit.id] = [kp.text for kp, s in states if s in ("missing", "named", "denied")]
 
     coverage = coverage_num / coverage_den if coverage_den else 0.0
     mistakes = _mistakes(rubric, cleaned)
@@ -470,9 +467,13 @@ def grade_offline(
             keep = max(0.0, 1.0 - ERROR_ACCURACY * errors) if r.id == ACCURACY_ID else factor
             r.score = round(r.score * keep, 1)
             r.verdict = verdict_for(r.score / r.max_score)
-        strengths = [r.name for r in results if r.verdict == "met" and r.id != ACCURACY_ID]
         flags.append("wrong_claims")
     score = round(max(0.0, min(MAX_SCORE, weighted_score(results))), 1)
+    content = [r for r in results if r.id != ACCURACY_ID]  # named from the final verdicts, after caps and costs
+    strengths = [r.name for r in content if r.verdict == "met"]
+    missing = [
+        f"{r.name}: {'; '.join(absent[r.id][:3])}" if absent[r.id] else r.name for r in content if r.verdict != "met"
+    ]
 
     weak = weakest[2] if weakest is not None else None
     grade = Grade(
