@@ -48,11 +48,15 @@ Server API
 
 Steps (dataclasses)
 -------------------
-``Reply(content, latency=None, prompt_tokens=None, completion_tokens=None, finish_reason="stop")``
+``Reply(content, latency=None, prompt_tokens=None, completion_tokens=None, finish_reason="stop", choices=None)``
     200 with a ``chat.completion`` JSON body (``id``, ``object``, ``created``,
     ``model`` echoed from the request, ``choices[0].message`` =
     ``{"role": "assistant", "content": ...}``, ``finish_reason``, ``usage``).
-    ``content`` is a string or a callable ``(request_json) -> str``.
+    ``content`` is a string, ``None`` (sent as ``"content": null``) or a
+    callable ``(request_json) -> str``. ``choices``, when not ``None``, is sent
+    as the body's ``choices`` as is, in place of the generated one (not in a
+    stream): ``[]`` for a reply without a choice,
+    ``[{"index": 0, "message": None}]`` for one without a message.
     ``latency=None`` means "use the server's ``.latency``". Token counts left at
     ``None`` are estimated (about four characters per token, at least 1).
     A plain ``str`` given as a step is shorthand for ``Reply(that_str)``.
@@ -136,11 +140,12 @@ _ERROR_KINDS = {
 class Reply:
     """200 with a chat.completion body (see module docstring)."""
 
-    content: str | Callable[[Any], str]
+    content: str | None | Callable[[Any], str]
     latency: float | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     finish_reason: str = "stop"
+    choices: list | None = None
 
 
 @dataclass
@@ -389,7 +394,7 @@ class _Handler(BaseHTTPRequestHandler):
             prompt_tokens = _estimate_tokens(_prompt_text(request_json))
         completion_tokens = step.completion_tokens
         if completion_tokens is None:
-            completion_tokens = _estimate_tokens(content)
+            completion_tokens = _estimate_tokens(content or "")
         usage = {
             "prompt_tokens": prompt_tokens,
             "completion_tokens": completion_tokens,
@@ -437,7 +442,9 @@ class _Handler(BaseHTTPRequestHandler):
                         "logprobs": None,
                         "finish_reason": step.finish_reason,
                     }
-                ],
+                ]
+                if step.choices is None
+                else step.choices,
                 "usage": usage,
             },
         )

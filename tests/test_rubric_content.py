@@ -12,7 +12,8 @@ from interviewer.textnorm import HAN_RUN, compact
 RUBRICS = sorted((ROOT / "rubrics").glob("*/*.toml"))
 RUBRICS = [p for p in RUBRICS if p.name != "glossary.toml"]
 CALIBRATION = [
-    json.loads(line) for line in (ROOT / "tests" / "data" / "calibration.jsonl").read_text("utf-8").splitlines()
+    json.loads(line)
+    for line in (ROOT / "tests" / "data" / "calibration.jsonl").read_text("utf-8").splitlines()
 ]
 
 
@@ -34,7 +35,9 @@ def test_wrong_claim_patterns_never_fire_on_the_reference_or_on_good_answers(pat
         for pattern in mistake["patterns"]:
             p = compact(pattern)
             fired = [a[:60] for a in answers if p and p in a]
-            assert not fired, f"{path.name}: pattern {pattern!r} ({mistake['text']}) is in a good answer: {fired}"
+            assert not fired, (
+                f"{path.name}: pattern {pattern!r} ({mistake['text']}) is in a good answer: {fired}"
+            )
 
 
 @pytest.mark.parametrize("path", RUBRICS, ids=lambda p: p.stem)
@@ -53,4 +56,6 @@ def test_every_curated_rubric_has_english_fields_without_chinese(path):
     assert all(t.strip() for t in english), f"{path.name}: an English field is missing or empty"
     chinese = [t for t in english if HAN_RUN.search(t)]
     assert not chinese, f"{path.name}: Chinese text in English fields: {chinese[:2]}"
-    assert not re.search(r"[\u3000-\u303f\uff00-\uffef]", "".join(english)), f"{path.name}: full-width punctuation"
+    assert not re.search(r"[\u3000-\u303f\uff00-\uffef]", "".join(english)), (
+        f"{path.name}: full-width punctuation"
+    )

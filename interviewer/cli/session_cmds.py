@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -273,9 +274,14 @@ def sessions(as_json: JsonOpt = False):
 
 @commands.command()
 def show(
-    session_id: Annotated[str, typer.Argument(help="Session id (or 'last').")], as_json: JsonOpt = False
+    session_id: Annotated[str, typer.Argument(help="Session id (or 'last').")],
+    as_json: JsonOpt = False,
+    details: Annotated[
+        bool,
+        typer.Option("--details", help="Also print, per turn, the grading prompt and the model's raw reply."),
+    ] = False,
 ):
-    """Show a session's transcript. Example: interviewer show last"""
+    """Show a session's transcript. Examples: interviewer show last;  interviewer show last --details"""
     from interviewer.core import open_store
     from interviewer.export import render, session_dict
 
@@ -283,6 +289,37 @@ def show(
     sid = store.last_session_id() if session_id == "last" else session_id
     data = session_dict(store, sid)
     sys.stdout.write(render(data, "json" if as_json else "md"))
+    if details and not as_json:  # the JSON carries the provenance already
+        sys.stdout.write(_details(data))
+
+
+def _details(session: dict) -> str:
+    """Per turn, the prompt and raw reply behind the grade shown (its `provenance`), as Markdown."""
+    out = ["# Grading details\n"]
+    for t in session["turns"]:
+        g = t["grade"] or {}
+        head = f"## {t['index']}. [{t['question']['id']}]"
+        prov = g.get("provenance")
+        if not prov:
+            why = "not graded yet" if not g else f"{g.get('grader', {}).get('kind', '?')} grade"
+            out.append(f"{head} {why}: no prompt or reply kept\n")
+            continue
+        grader = g.get("grader") or {}
+        out.append(
+            f"{head} {grader.get('model') or '-'} · prompt {grader.get('prompt_version') or '-'}"
+            f" · mode {prov.get('mode') or '-'} · {g['status']}\n"
+        )
+        for m in prov.get("messages") or []:
+            out.append(f"### {m['role'].capitalize()} prompt\n\n{_fenced(m['content'])}")
+        reply = prov.get("reply")
+        out.append("### Raw reply\n\n" + (_fenced(reply) if reply is not None else "(no reply)\n"))
+    return "\n".join(out)
+
+
+def _fenced(text: str) -> str:
+    """A Markdown code block that the text cannot close: its fence is longer than any backtick run inside."""
+    ticks = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
+    return f"{ticks}text\n{text}\n{ticks}\n"
 
 
 @commands.command()

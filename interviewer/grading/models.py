@@ -147,7 +147,9 @@ def is_non_answer(answer: str) -> bool:
     while (m := HEDGES.match(bare)) and m.end() > 0:
         bare = bare[m.end() :].strip()
     bare = re.sub(r"\s*(呢|吧|啊|了|哈)$", "", bare)
-    return bool(len(bare) <= 24 and (bare in NON_ANSWERS or bare in UNSURE or bare.replace(" ", "") in UNSURE))
+    return bool(
+        len(bare) <= 24 and (bare in NON_ANSWERS or bare in UNSURE or bare.replace(" ", "") in UNSURE)
+    )
 
 
 def non_answer_grade(question_id: str, rubric: Rubric, answer: str, kind: str = "offline") -> Grade:

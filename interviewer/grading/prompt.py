@@ -1,15 +1,22 @@
-"""Build the grading prompt: Jinja2 templates from prompts/ (user overrides in $INTERVIEWER_HOME/prompts/)."""
+"""Build the grading prompt: Jinja2 templates from prompts/ (user overrides in $INTERVIEWER_HOME/prompts/).
+
+Layout, for the providers' prompt caches: the system message and the user message's question and rubric part come
+first and are the same bytes for every call on one question and rubric; the per-call random fence tag appears only
+around the candidate's text, at the very end (the answer, then each follow-up question with its answer).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from interviewer.assets import asset_dir
+from interviewer.grading.models import FollowUp, is_non_answer
 from interviewer.rubric import Rubric
 from interviewer.textnorm import sentences
 
@@ -31,11 +38,20 @@ def fence_answer(answer: str, tag: str) -> str:
     return text
 
 
+def interviewer_line(text: str, tag: str) -> str:
+    """The interviewer's follow-up question, shown outside the fences: one line, no tag, no look-alike delimiter."""
+    return fence_answer(" ".join(text.split()), tag)
+
+
 @dataclass(frozen=True)
 class Prompt:
     system: str
     user: str
     version: str
+
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        return [{"role": "system", "content": self.system}, {"role": "user", "content": self.user}]
 
 
 @cache
@@ -84,7 +100,9 @@ def build_prompt(
     tag: str | None = None,
     home: Path | None = None,
     budget: int = PROMPT_BUDGET,
+    follow_ups: Sequence[FollowUp] = (),
 ) -> Prompt:
+    """The prompt for one call. Follow-ups whose answer is a non-answer ("不知道", "skip") are left out."""
     tag = tag or new_tag()
     env = _environment(prompt_folders(home))
     criteria = rubric.all_criteria
@@ -98,6 +116,11 @@ def build_prompt(
         "mistakes": rubric.mistakes,
         "reference_answer": rubric.reference_answer,
         "answer": fence_answer(answer, tag),
+        "follow_ups": [
+            FollowUp(interviewer_line(f.question, tag), fence_answer(f.answer, tag))
+            for f in follow_ups
+            if not is_non_answer(f.answer)
+        ],
     }
     system = env.get_template("grade_system.j2").render(context)
     template = env.get_template("grade_user.j2")
