@@ -144,3 +144,35 @@ def test_a_list_is_not_capped_when_the_expected_answer_is_a_list():
         "adhoc", "Name four sorting algorithms.", r, "quicksort, mergesort, heapsort, insertion sort"
     )
     assert "keyword_list" not in g.flags and g.score >= 8
+
+
+STACK_Q = "What is a stack and what are its main operations?"
+STACK_REF = (
+    "A stack is a last-in first-out (LIFO) data structure. Push adds an element on top of the stack. "
+    "Pop removes the element on top."
+)
+
+
+def test_reference_grading_credits_a_half_right_answer_in_other_inflections():
+    r = reference_rubric("adhoc", STACK_Q, STACK_REF)
+    full = grade_offline(
+        "adhoc", STACK_Q, r, "It is LIFO: pushing puts an item on top, popping takes the top item off."
+    )
+    half = grade_offline("adhoc", STACK_Q, r, "A stack stores elements and you can push items onto it.")
+    assert full.score >= 8 and 2 < half.score < full.score
+
+
+def test_reference_grading_caps_a_bare_list_of_its_words():
+    r = reference_rubric("adhoc", STACK_Q, STACK_REF)
+    g = grade_offline("adhoc", STACK_Q, r, "stack push pop lifo top element")
+    assert g.score <= 2 and "keyword_list" in g.flags
+
+
+def test_short_english_aliases_match_words_not_substrings():
+    from interviewer.grading.mentions import alias_regex
+
+    assert alias_regex("train").search("we train the model")
+    assert alias_regex("train").search("training is slow")
+    assert not alias_regex("train").search("a hard constraint")
+    assert alias_regex("saturate").search("softmax saturation")
+    assert alias_regex("out-of-vocabulary").search("out of vocabulary words")

@@ -275,6 +275,14 @@ def _topical_weight(clauses: list[_Clause], vocab: set[str]) -> int:
     return sum(own_weight(c.own) for c in clauses if c.mentions or set(c.own) & vocab)
 
 
+def _is_list(text: str, clauses: list[_Clause], echo: set[str]) -> bool:
+    """Terms without a statement: listed or run together, or several words with no function word at all."""
+    if not text.strip():
+        return False
+    bare_words = visible_length(text) >= 8 and function_word_ratio(text) == 0
+    return bare_words or looks_like_keyword_list(text) or _runs_of_terms(clauses, echo)
+
+
 def _runs_of_terms(clauses: list[_Clause], echo: set[str]) -> bool:
     """Terms one after another with nothing said between them — run together, glued with 的/和/因为…所以, or
     separated by spaces, slashes or 、 — whatever the separator: most gaps between mentions are empty."""
@@ -437,9 +445,7 @@ def grade_offline(
 
     # Caps: what the answer can be worth at most, whatever its terms. Each names its reason.
     limits: list[tuple[float, str]] = []
-    if (_runs_of_terms(clauses, echo) or looks_like_keyword_list(text)) and not looks_like_keyword_list(
-        rubric.reference_answer
-    ):
+    if _is_list(text, clauses, echo) and not _is_list(rubric.reference_answer, [], set()):
         flags.append("keyword_list")
         limits.append((KEYWORD_LIST_CAP, "the answer lists terms without saying anything about them"))
     topical = _topical_weight(clauses, _vocabulary(rubric, echo))
@@ -469,10 +475,14 @@ def grade_offline(
             r.verdict = verdict_for(r.score / r.max_score)
         flags.append("wrong_claims")
     score = round(max(0.0, min(MAX_SCORE, weighted_score(results))), 1)
-    content = [r for r in results if r.id != ACCURACY_ID]  # named from the final verdicts, after caps and costs
+    content = [
+        r for r in results if r.id != ACCURACY_ID
+    ]  # named from the final verdicts, after caps and costs
     strengths = [r.name for r in content if r.verdict == "met"]
     missing = [
-        f"{r.name}: {'; '.join(absent[r.id][:3])}" if absent[r.id] else r.name for r in content if r.verdict != "met"
+        f"{r.name}: {'; '.join(absent[r.id][:3])}" if absent[r.id] else r.name
+        for r in content
+        if r.verdict != "met"
     ]
 
     weak = weakest[2] if weakest is not None else None
