@@ -57,6 +57,12 @@ GLUE = frozenset(
         "进行", "实现", "相关", "方法", "技术", "机制", "概念", "原理", "内容", "部分", "环节", "步骤", "过程", "因素",
         "有关", "涉及", "包括", "没有", "不是", "不会", "不能", "无关", "需要", "不需", "不用", "包含", "体现", "意义", "价值", "优势", "好处", "特点", "很好", "更好", "一种", "里面",
         "当中", "其中", "之间", "以后", "之后", "之前", "然后", "再者", "总结", "概括", "综上", "要点", "角度", "层面",
+        # talk about knowing a thing is not talk about the thing
+        "面试", "经常", "常见", "讨论", "记得", "印象", "资料", "博客", "同事", "项目", "见过", "看过", "听说", "听过",
+        "提到", "问到", "被问", "工程", "大家", "之前", "深刻", "了解", "熟悉", "知道", "学过", "用过", "接触", "事情",
+        "一块", "这块", "关于", "讲过", "说过", "里很", "领域", "业界", "常用", "流行", "热门", "经典", "知识", "理解", "掌握", "研究", "文章", "论文里",
+        "interview", "common", "discuss", "rememb", "heard", "read", "blog", "colleagu", "project", "familiar",
+        "know", "seen", "saw", "often", "usual", "come", "lot", "popular", "topic", "learn", "studi", "articl",
         "because", "so", "therefore", "thus", "hence", "then", "also", "plus", "important", "key", "core", "really",
         "basic", "basically", "thing", "aspect", "role", "play", "effect", "improv", "use", "concept", "mechan",
         "techniqu", "method", "relat", "stuff", "etc", "overal", "crucial", "essenti", "signific", "fundament",
@@ -66,6 +72,7 @@ GLUE = frozenset(
 )  # fmt: skip
 
 
+PRONOUN = re.compile("[我你他她咱]")  # "给我讲过" is about the speaker, not the subject
 WEAK_CHARS = HAN_STOP | frozenset("了会要让使就都也而很没着过能可更从吧呢啊嘛呀哦")
 
 
@@ -172,6 +179,10 @@ def own_tokens(text: str, echo: set[str]) -> list[str]:
     tokens = [
         t
         for t in content_tokens(text)
-        if t not in GLUE and t not in echo and t not in EN_STOP and not (len(t) == 1 and t in WEAK_CHARS)
+        if t not in GLUE
+        and t not in echo
+        and t not in EN_STOP
+        and not (len(t) == 1 and t in WEAK_CHARS)
+        and not PRONOUN.search(t)
     ]
     return tokens + [f"{m.group(0)}@{m.start()}" for m in FORMULA.finditer(text)]  # a formula says something
