@@ -95,7 +95,7 @@ def _piece(chunk: str) -> str:
 
 
 @lru_cache(maxsize=16384)
-def alias_regex(alias: str) -> re.Pattern | None:
+def alias_regex(alias: str, relaxed: bool = False) -> re.Pattern | None:
     """An alias as a pattern over folded text: words stand as words (`train` is not in `constraint`), English words
     match their inflections, and spaces, hyphens and quotes may come and go (`dot-product` = `dot product`)."""
     a = fold(alias)
@@ -109,6 +109,8 @@ def alias_regex(alias: str) -> re.Pattern | None:
     if not chunks:
         return None
     body = _GAP.join(_piece(c) for c in chunks)
+    if relaxed:  # only to cut terms out of glued text (`wdelta w`), never to credit
+        return re.compile(body)
     lead = r"(?<![a-z0-9])" if _ASCII_EDGE.match(a[0]) else ""
     tail = r"(?![a-z0-9])" if _ASCII_EDGE.match(a[-1]) and not re.search(r"\[a-z\]\*$", body) else ""
     return re.compile(lead + body + tail)
@@ -133,12 +135,12 @@ def _negated(folded: str, start: int, end: int) -> str:
     return "strong" if NEGATION_AFTER.search(after) else ""
 
 
-def find_mentions(folded: str, point_aliases: list[list[str]]) -> list[Mention]:
+def find_mentions(folded: str, point_aliases: list[list[str]], relaxed: bool = False) -> list[Mention]:
     """Every point's alias occurrences in one folded sentence, longest alias first, spans not overlapping."""
     found: list[tuple[int, int, int]] = []
     for pi, aliases in enumerate(point_aliases):
         for alias in aliases:
-            rx = alias_regex(alias)
+            rx = alias_regex(alias, relaxed)
             if rx is None:
                 continue
             found += [(m.start(), m.end(), pi) for m in rx.finditer(folded) if m.end() > m.start()]
@@ -153,10 +155,11 @@ def find_mentions(folded: str, point_aliases: list[list[str]]) -> list[Mention]:
 def residual(folded: str, mentions: list[Mention]) -> str:
     """The sentence with every mention cut out: what it says besides naming points."""
     out, last = [], 0
-    for m in mentions:
-        out.append(folded[last : m.start])
-        out.append(" | ")
-        last = m.end
+    for m in sorted(mentions, key=lambda m: m.start):
+        if m.start >= last:
+            out.append(folded[last : m.start])
+            out.append(" | ")
+        last = max(last, m.end)
     out.append(folded[last:])
     return "".join(out)
 

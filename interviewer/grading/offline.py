@@ -50,7 +50,7 @@ from interviewer.grading.signals import (
 from interviewer.rubric import ACCURACY_ID, Criterion, KeyPoint, Rubric
 from interviewer.textnorm import HAN_RUN, compact, content_tokens, fold, sentences, visible_length
 
-CLAUSE_SPLIT = re.compile(r"[，,;；:：]+|(?<=[^\s])\s+-\s+")
+CLAUSE_SPLIT = re.compile(r"[，,;；：]+|(?<!\d):(?!\d)|(?<=[^\s])\s+-\s+")
 
 PROMPT_VERSION = "offline-2"
 EXPLAINED, STATED = 1.0, 0.85
@@ -84,10 +84,15 @@ class _Clause:
     mentions: list[Mention]
     own: list[str]  # the candidate's own content tokens, first use in the answer only
     points: int  # distinct points affirmed in it
-    bare: bool = False  # nothing but rubric terms (aliases, explain words) and glue
+    substantive: bool = False  # it has words of the candidate's own, not only rubric terms and glue
     in_list: bool = (
         False  # one of a run of bare terms, or a clause naming three or more points and little else
     )
+
+    @property
+    def bare(self) -> bool:
+        """It names points and says nothing else (rubric terms, explain words and glue only)."""
+        return bool(self.mentions) and not self.substantive
 
     @property
     def share(self) -> float:
@@ -141,7 +146,7 @@ def _read(text: str, points: list[_Point], echo: set[str]) -> tuple[list[_Senten
             found = find_mentions(folded, terms)
             mentions = [m for m in found if m.point < len(points)]
             rest = residual(folded, mentions)
-            strict = own_tokens(residual(folded, found), echo)
+            strict = own_tokens(residual(folded, find_mentions(folded, terms, relaxed=True) + found), echo)
             own = []
             if visible_length(part) <= 6 or function_word_ratio(rest) > 0 or not mentions:
                 for t in own_tokens(rest, echo):
@@ -150,7 +155,7 @@ def _read(text: str, points: list[_Point], echo: set[str]) -> tuple[list[_Senten
                         own.append(t)
             affirmed = {m.point for m in mentions if not m.negated}
             clause = _Clause(
-                part.strip(), si, folded, mentions, own, len(affirmed), bare=bool(mentions) and not strict
+                part.strip(), si, folded, mentions, own, len(affirmed), substantive=_substantive(strict)
             )
             words = [t for t in content_tokens(folded) if t not in GLUE]
             if words and sum(t in echo for t in words) >= 0.6 * len(words):
@@ -160,6 +165,13 @@ def _read(text: str, points: list[_Point], echo: set[str]) -> tuple[list[_Senten
         sents.append(_Sentence(sent.strip(), fold(sent), sent_own, has_reason(sent)))
     _mark_lists(clauses)
     return sents, clauses
+
+
+def _substantive(own: list[str]) -> bool:
+    """Own words, or a formula (three symbols or more): a lone `/` or `+` between terms says nothing."""
+    symbols = sum("@" in t for t in own)
+    words = [t for t in own if "@" not in t and not t.isdigit()]
+    return bool(words) or symbols >= 3
 
 
 def _mark_lists(clauses: list[_Clause]) -> None:
@@ -177,7 +189,7 @@ def _mark_lists(clauses: list[_Clause]) -> None:
             for r in run:
                 r.in_list = True
         run = []
-    said = {c.sentence for c in clauses if c.own and not c.bare}
+    said = {c.sentence for c in clauses if c.substantive}
     for c in clauses:
         if c.points >= 3 and c.share < 1.5:
             c.in_list = True
