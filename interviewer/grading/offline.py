@@ -61,12 +61,12 @@ PARTIAL_SHARE = 0.5  # ... when the answer has this share of a quoted phrase's w
 QUOTE_RE = re.compile(r"[“\"「『]([^”\"」』]{2,})[”\"」』]")
 STATED_SHARE = 2  # own content tokens per point in its sentence, for a statement
 EXPLAINED_SHARE = 4  # ... and for an explanation (with a reason)
-CURVE = 0.5  # criterion score = 10 · fraction^CURVE: a half-covered criterion is worth more than half
+CURVE = 0.4  # criterion score = 10 · fraction^CURVE: a half-covered criterion is worth more than half
 # Wrong claims and denied points scale the content criteria: one slip in a good answer costs a quarter, two
 # wrong claims leave little, three or more nothing worth a pass.
 ERROR_FACTORS = (1.0, 0.75, 0.35, 0.15)
 ERROR_ACCURACY = 0.5  # ... and takes this share of the accuracy criterion
-ACCURACY_GAIN = 2.0  # with no wrong claim found, accuracy is credited in proportion to what is stated
+ACCURACY_GAIN = 3.0  # with no wrong claim found, accuracy is credited in proportion to what is stated
 KEYWORD_LIST_CAP = 2.0
 INJECTION_CAP = 2.0
 OFF_TOPIC_CAP = 1.0
@@ -259,7 +259,7 @@ def _reaches_partial(crit: Criterion, said: set[str], echo: set[str]) -> bool:
     for t in texts:
         wanted = {w for w in content_tokens(t) if w not in GLUE}
         new = wanted - echo
-        if len(wanted) >= 2 and new and new & said and len(wanted & said) >= PARTIAL_SHARE * len(wanted):
+        if len(wanted) >= 2 and new & said and len(wanted & said) >= PARTIAL_SHARE * len(wanted):
             return True
     return False
 
