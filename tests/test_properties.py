@@ -131,6 +131,15 @@ def bank_doc(draw):
         ],
     )
 )
+@example(
+    doc=(
+        "## 0\n1. 0 \n1. [  Hint: ]\n",
+        [
+            {"id": "1.1", "section": "0", "text": "0", "hint": "", "frequency": None, "difficulty": None},
+            {"id": "1.2", "section": "0", "text": "[", "hint": "]", "frequency": None, "difficulty": None},
+        ],
+    )
+)
 def test_generated_banks_round_trip(doc):
     text, expected = doc
     bank = parse_markdown(text, "gen.md", "gen")
