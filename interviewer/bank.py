@@ -145,8 +145,8 @@ def parse_item(path: str, line: int, body: str) -> dict:
     rest = body
     while True:
         m = TAG_RE.match(rest.lstrip())
-        if not m or HINT_RE.fullmatch(m.group(1).strip() + "："):
-            break  # `[Hint: …]` is the question's own text with a hint in it, not a tag
+        if not m or HINT_RE.search(m.group(1) + ":") or HINT_RE.search(m.group(2)):
+            break  # `[Hint: …]`, `[x: Hint: …]`: the question's own text with its hint, not a tag
         key, value = _normalise_tag(path, line, m.group(1), m.group(2))
         if key in tags:
             raise BankError(path, line, f"tag {key} given twice")
