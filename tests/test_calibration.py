@@ -76,6 +76,7 @@ def test_no_length_bias_offline(offline_report):
     assert offline_report["length_bias"]["spearman_length_vs_error"] < 0.3
 
 
+@pytest.mark.slow
 def test_calibrate_with_the_llm_grader_through_the_local_server(cli, tmp_path, llm_env):
     f = tmp_path / "cal.jsonl"
     f.write_text(

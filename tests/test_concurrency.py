@@ -18,7 +18,9 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
+import pytest
 from conftest import ROOT, grade_reply
 from openai_server import Reply
 
@@ -102,6 +104,7 @@ def check_sessions(home, results, grader_kind: str, sessions_expected: int):
         db.close()
 
 
+@pytest.mark.slow
 def test_two_offline_sessions_at_once(cli, tmp_path, home):
     create_database(cli, home)
     for i in range(3):
@@ -160,6 +163,7 @@ def test_two_sessions_at_once_upgrade_an_old_database(tmp_path, home):
     check_sessions(home, results, "offline", sessions_expected=2)
 
 
+@pytest.mark.slow
 def test_two_llm_sessions_at_once(cli, tmp_path, home, llm_server):
     create_database(cli, home)
     lock = threading.Lock()
@@ -194,6 +198,27 @@ def test_two_llm_sessions_at_once(cli, tmp_path, home, llm_server):
     assert all(met.values()), met  # each process was grading while the other one was
 
 
+def wait_until_it_waits_for_the_lock(proc: subprocess.Popen, db, timeout: float = 60.0) -> None:
+    """Return once `proc` has `db` open and is asleep (in SQLite's busy handler or the store's retry), as
+    /proc tells: another process has no event to wait on, so its state is polled until the deadline."""
+    fds = Path(f"/proc/{proc.pid}/fd")
+    if not fds.is_dir():
+        pytest.skip("needs /proc to see another process's open files")
+    target = os.path.realpath(db)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            opened = any(os.path.realpath(fd) == target for fd in fds.iterdir())
+            wchan = Path(f"/proc/{proc.pid}/wchan").read_text()
+        except OSError:  # a file closed while it was read
+            opened = False
+        if opened and ("sleep" in wchan or wchan in ("", "0")):  # "0": the kernel does not say
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"the process did not reach {db} within {timeout} s")
+
+
 def test_a_process_waits_while_another_writes_the_new_database(tmp_path, home):
     """Another process is writing the brand-new database (as a first run does while it switches it to WAL and
     migrates it): a second process waits for it (busy timeout), it does not fail at once."""
@@ -207,7 +232,7 @@ def test_a_process_waits_while_another_writes_the_new_database(tmp_path, home):
         env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        time.sleep(1.5)  # the process is up and at the database well within this
+        wait_until_it_waits_for_the_lock(proc, home / "interviewer.db")
         other.execute("ROLLBACK")
         other.close()
         out, err = proc.communicate(timeout=60)

@@ -33,6 +33,8 @@ import pytest
 from conftest import ROOT, grade_reply
 from openai_server import FakeOpenAI, Reply
 
+pytestmark = pytest.mark.slow
+
 SEED = int(os.environ.get("CRASH_SEED", "20261129"))
 SCENARIOS = 20
 PARALLEL = 4

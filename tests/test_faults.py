@@ -241,6 +241,7 @@ def test_connection_refused_leaves_every_answer_ungraded_with_one_line_each(
     assert_no_traceback(r.stdout, r.stderr, out, err)
 
 
+@pytest.mark.slow
 def test_faults_in_a_real_process_print_one_line_each_and_no_traceback(tmp_path, home, llm_server):
     """The same checks on a real `python -m interviewer` process: whatever reaches its stdout/stderr counts."""
     steps = {

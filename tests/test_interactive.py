@@ -9,6 +9,8 @@ import pexpect
 import pytest
 from conftest import ROOT
 
+pytestmark = pytest.mark.slow
+
 SUBMIT = "\x1b\r"  # Esc+Enter
 PROMPT = "to submit"
 

@@ -1,9 +1,11 @@
 """The wheel carries bank/, rubrics/ and prompts/, and a scripted interview runs from outside the checkout."""
 
 import os
+import site
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
@@ -32,17 +34,40 @@ def test_wheel_contains_assets(wheel):
     assert "interviewer/templates/transcript.html.j2" in names
 
 
-def test_installed_wheel_runs_a_scripted_interview_outside_the_checkout(wheel, tmp_path):
-    venv = tmp_path / "venv"
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120
-    )
+def outer_site_dirs() -> list[str]:
+    """The site-packages folders of the interpreter running the tests: a venv's, the system's, the user's."""
+    dirs = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    return [d for d in dict.fromkeys(dirs) if os.path.isdir(d)]
+
+
+def venv_with_the_wheel(venv, wheel):
+    """A new venv with the wheel installed in it, that finds the other dependencies where the tests' own
+    interpreter has them. A `--system-site-packages` venv would not: made from inside a venv, it sees the base
+    interpreter's packages, not that venv's. The outer folders are listed in a `.pth` file, so they come after
+    the venv's own site-packages (its copy of `interviewer` is the one imported) and the `.pth` files in them,
+    such as an editable install's hook pointing at the checkout, are not run."""
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     py = venv / "bin" / "python"
     subprocess.run(
         [str(py), "-m", "pip", "install", "--no-deps", "--force-reinstall", "-q", str(wheel)],
         check=True,
         timeout=300,
     )
+    inner = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    (Path(inner) / "_outer_site_packages.pth").write_text(
+        "\n".join(outer_site_dirs()) + "\n", encoding="utf-8"
+    )
+    return py
+
+
+def test_installed_wheel_runs_a_scripted_interview_outside_the_checkout(wheel, tmp_path):
+    venv = tmp_path / "venv"
+    py = venv_with_the_wheel(venv, wheel)
     work = tmp_path / "elsewhere"
     work.mkdir()
     (work / "answers.txt").write_text("Transformer 可以并行计算\n---\n不知道\n", encoding="utf-8")

@@ -6,8 +6,11 @@ import sqlite3
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT, grade_reply
 from openai_server import Hang, Reply
+
+pytestmark = pytest.mark.slow
 
 
 def test_kill_during_grading_then_resume(tmp_path, home, llm_server):

@@ -140,6 +140,7 @@ def page_title(dom: str) -> str:
 
 
 @needs_chromium
+@pytest.mark.slow
 def test_chromium_renders_the_export_and_the_report_and_runs_no_script(cli, tmp_path):
     first, second = make_sessions(cli, tmp_path)
     export, report = tmp_path / "export.html", tmp_path / "report.html"

@@ -170,6 +170,7 @@ def test_scripted_interview_against_the_local_llm_server(cli, tmp_path, llm_env,
     assert "api_key" not in json.dumps(s["settings"])
 
 
+@pytest.mark.slow
 def test_failed_grades_are_kept_ungraded_and_regrade_fixes_them(cli, tmp_path, llm_env, home):
     llm_env.default = Status(500)
     r = cli("start", "-n", "2", "--order", "bank", "--answers", str(answers_file(tmp_path, ANSWERS[:2])))
