@@ -89,6 +89,11 @@ FAULTS = [
     Fault("out-of-range-values", Reply(grade_reply(score=42, holistic=99)), ("bad_reply",)),
     Fault("empty-content", Reply(""), ("bad_reply",)),
 ]
+# Faults that wait for a real clock (a Retry-After, a timeout) run in the full suite only.
+SLOW_FAULTS = {"429-retry-after", "timeout"}
+FAULT_PARAMS = [
+    pytest.param(f, id=f.name, marks=[pytest.mark.slow] if f.name in SLOW_FAULTS else []) for f in FAULTS
+]
 
 
 @dataclass
@@ -174,7 +179,7 @@ def run_session(cli, tmp_path, *extra: str):
     return cli("start", "-n", "3", "--order", "bank", "--answers", str(answers_file(tmp_path)), *extra)
 
 
-@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
+@pytest.mark.parametrize("fault", FAULT_PARAMS)
 def test_transient_fault_is_retried_and_every_answer_graded(cli, tmp_path, home, fault_env, capfd, fault):
     plan = Plan(fault, persistent=False)
     fault_env.default = plan
@@ -194,7 +199,7 @@ def test_transient_fault_is_retried_and_every_answer_graded(cli, tmp_path, home,
     assert_no_traceback(r.stdout, r.stderr, out, err)
 
 
-@pytest.mark.parametrize("fault", FAULTS, ids=lambda f: f.name)
+@pytest.mark.parametrize("fault", FAULT_PARAMS)
 def test_persistent_fault_leaves_the_answer_ungraded_with_one_clear_line(
     cli, tmp_path, home, fault_env, capfd, fault
 ):
