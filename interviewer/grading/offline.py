@@ -68,6 +68,9 @@ ERROR_FACTORS = (1.0, 0.75, 0.35, 0.15)
 ERROR_ACCURACY = 0.5  # ... and takes this share of the accuracy criterion
 ACCURACY_GAIN = 3.0  # with no wrong claim found, accuracy is credited in proportion to what is stated
 KEYWORD_LIST_CAP = 2.0
+OFF_SUBJECT_CAP = 3.0  # most statements about the terms use none of the rubric's words ...
+OFF_SUBJECT_SHARE = 0.7  # ... this share of them, at least
+RICH_VOCABULARY = 150  # distinct words a rubric's text needs before it can tell
 INJECTION_CAP = 2.0
 OFF_TOPIC_CAP = 1.0
 SHORT_CAP_BASE = 2.0  # a short answer is capped by what it can state: 2 + 10 · own words / words needed
@@ -85,6 +88,7 @@ class _Clause:
     own: list[str]  # the candidate's own content tokens, first use in the answer only
     points: int  # distinct points affirmed in it
     substantive: bool = False  # it has words of the candidate's own, not only rubric terms and glue
+    frame: tuple[str, ...] = ()  # its words around the terms, before de-duplication
     in_list: bool = (
         False  # one of a run of bare terms, or a clause naming three or more points and little else
     )
@@ -132,9 +136,7 @@ def _read(text: str, points: list[_Point], echo: set[str]) -> tuple[list[_Senten
     A clause with no function words at all (`点积softmax加权求和`, `dot product softmax variance`) is a run of terms,
     not a statement: it has no own words whatever it contains."""
     aliases = [p.point.aliases for p in points]
-    terms = aliases + [
-        p.point.explain for p in points
-    ]  # explain words are the rubric's, not the candidate's own
+    terms = aliases + [p.point.explain for p in points]  # explain words are the rubric's, not the candidate's
     seen: set[str] = set()
     sents, clauses = [], []
     for si, sent in enumerate(sentences(text) or [text]):
@@ -155,7 +157,14 @@ def _read(text: str, points: list[_Point], echo: set[str]) -> tuple[list[_Senten
                         own.append(t)
             affirmed = {m.point for m in mentions if not m.negated}
             clause = _Clause(
-                part.strip(), si, folded, mentions, own, len(affirmed), substantive=_substantive(strict)
+                part.strip(),
+                si,
+                folded,
+                mentions,
+                own,
+                len(affirmed),
+                substantive=_substantive(strict),
+                frame=tuple(t for t in strict if "@" not in t),
             )
             words = [t for t in content_tokens(folded) if t not in GLUE]
             if words and sum(t in echo for t in words) >= 0.6 * len(words):
@@ -189,6 +198,14 @@ def _mark_lists(clauses: list[_Clause]) -> None:
             for r in run:
                 r.in_list = True
         run = []
+    frames: dict[tuple[str, ...], list[_Clause]] = {}
+    for c in clauses:
+        if c.mentions and c.frame:
+            frames.setdefault(c.frame, []).append(c)
+    for same in frames.values():
+        if len(same) >= 3:  # one frame around different terms ("- 这里会用到 X 来处理") is a list
+            for c in same:
+                c.in_list = True
     said = {c.sentence for c in clauses if c.substantive}
     for c in clauses:
         if c.points >= 3 and c.share < 1.5:
@@ -279,6 +296,17 @@ def _vocabulary(rubric: Rubric, echo: set[str]) -> set[str]:
             f"{kp.text} {kp.text_en} {' '.join(kp.explain)} {' '.join(kp.aliases)}" for kp in c.key_points
         ]
     return {t for t in content_tokens(" ".join(texts)) if t not in GLUE} - echo
+
+
+def _mostly_off_subject(clauses: list[_Clause], vocab: set[str]) -> bool:
+    """Most statements about the terms use none of the subject's words: talk around terms ("线性投影的作用是把词向量
+    压缩成整数编号方便查表"), or padding. Only said of answers with three such statements or more, on a rubric
+    rich enough in words to tell."""
+    stating = [c for c in clauses if c.mentions and c.own and not c.in_list]
+    if len(stating) < 3 or len(vocab) < RICH_VOCABULARY:
+        return False
+    off = sum(1 for c in stating if not set(c.own) & vocab)
+    return off >= OFF_SUBJECT_SHARE * len(stating)
 
 
 def _topical_weight(clauses: list[_Clause], vocab: set[str]) -> int:
@@ -460,7 +488,8 @@ def grade_offline(
     if _is_list(text, clauses, echo) and not _is_list(rubric.reference_answer, [], set()):
         flags.append("keyword_list")
         limits.append((KEYWORD_LIST_CAP, "the answer lists terms without saying anything about them"))
-    topical = _topical_weight(clauses, _vocabulary(rubric, echo))
+    vocab = _vocabulary(rubric, echo)
+    topical = _topical_weight(clauses, vocab)
     if visible_length(text) < 15 or topical < 6:
         flags.append("too_short")
     needed = SHORT_NEEDED
@@ -472,6 +501,9 @@ def grade_offline(
     if coverage < 0.05 and _topicality(question_text, text) < 0.15:
         flags.append("off_topic")
         limits.append((OFF_TOPIC_CAP, "the answer does not address this question"))
+    if _mostly_off_subject(clauses, vocab):
+        flags.append("off_subject")
+        limits.append((OFF_SUBJECT_CAP, "what it says about the terms is not about this subject"))
     if "injection_suspected" in flags:
         limits.append((INJECTION_CAP, "text addressed to the grader was ignored"))
     cap_reason = ""
