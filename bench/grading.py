@@ -61,6 +61,7 @@ def grade_request(q, rubric, text: str, home: Path) -> tuple[list[dict], dict]:
 
 def bench_overhead(server: Server, n: int, warmup: int) -> dict:
     from interviewer.grading.llm import LLMGrader
+    from interviewer.grading.models import Answer
     from interviewer.rubric import rubric_for
 
     home = Path(os.environ["INTERVIEWER_HOME"])
@@ -72,7 +73,7 @@ def bench_overhead(server: Server, n: int, warmup: int) -> dict:
 
     def grade(i: int):
         q, rubric = items[i % len(items)]
-        return grader.grade(q.id, q.text, q.hint, rubric, text)
+        return grader.grade(q, rubric, Answer(text))
 
     t = now()
     first = grade(0)

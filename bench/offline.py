@@ -22,7 +22,7 @@ def bench_offline(passes: int) -> dict:
         t0 = now()
         for it in items:
             t = now()
-            grade_offline(it.question_id, it.question, it.rubric, it.answer)
+            grade_offline(it.question.id, it.question.text, it.rubric, it.answer)
             times.append(now() - t)
         per_pass.append(now() - t0)
         if p:

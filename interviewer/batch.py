@@ -11,6 +11,7 @@ from typing import Any
 from interviewer.answers import load_json_line
 from interviewer.bank import Question, QuestionSet, read_text
 from interviewer.errors import AnswersError, NotFoundError
+from interviewer.grading.models import Answer
 from interviewer.rubric import Rubric, derive_rubric, reference_rubric, rubric_for
 
 
@@ -18,11 +19,13 @@ from interviewer.rubric import Rubric, derive_rubric, reference_rubric, rubric_f
 class BatchItem:
     line: int
     id: Any
-    question_id: str
-    question: str
-    hint: str
+    question: Question
     rubric: Rubric
     answer: str
+
+    @property
+    def question_id(self) -> str:
+        return self.question.id
 
 
 def adhoc_question(qid: str, text: str, hint: str) -> Question:
@@ -42,7 +45,7 @@ def parse_batch_line(
             q = questions.get(str(obj["question_id"]))
         except NotFoundError as exc:
             raise AnswersError(path, lineno, str(exc)) from None
-        return BatchItem(lineno, obj.get("id"), q.id, q.text, q.hint, rubric_for(q, home), answer)
+        return BatchItem(lineno, obj.get("id"), q, rubric_for(q, home), answer)
     text = obj.get("question")
     if not isinstance(text, str) or not text.strip():
         raise AnswersError(
@@ -53,11 +56,9 @@ def parse_batch_line(
     if not isinstance(hint, str) or not isinstance(reference, str):
         raise AnswersError(path, lineno, '"hint" and "reference" must be strings')
     qid = str(obj.get("question_id") or obj.get("id") or f"line-{lineno}")
-    if reference.strip():
-        rubric = reference_rubric(qid, text, reference, hint)
-    else:
-        rubric = derive_rubric(adhoc_question(qid, text, hint))
-    return BatchItem(lineno, obj.get("id"), qid, text, hint, rubric, answer)
+    q = adhoc_question(qid, text, hint)
+    rubric = reference_rubric(qid, text, reference, hint) if reference.strip() else derive_rubric(q)
+    return BatchItem(lineno, obj.get("id"), q, rubric, answer)
 
 
 def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
@@ -77,7 +78,7 @@ def read_batch(path: Path, questions: QuestionSet, home: Path | None) -> list[Ba
 
 def grade_batch(items: list[BatchItem], grader, concurrency: int = 8) -> Iterator[dict[str, Any]]:
     def one(item: BatchItem) -> dict[str, Any]:
-        grade = grader.grade(item.question_id, item.question, item.hint, item.rubric, item.answer)
+        grade = grader.grade(item.question, item.rubric, Answer(item.answer))
         out = grade.to_dict()
         return ({"id": item.id} if item.id is not None else {}) | out
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from interviewer.errors import ConfigError
+from interviewer.grading.registry import GRADER_NAMES
 
 # name: (env var, default, type)
 FIELDS: dict[str, tuple[str | None, Any, type]] = {
@@ -24,7 +25,6 @@ FIELDS: dict[str, tuple[str | None, Any, type]] = {
     "concurrency": (None, 8, int),
 }
 SECRETS = {"api_key"}
-GRADERS = ("offline", "llm")
 
 
 def home_dir() -> Path:
@@ -79,8 +79,8 @@ def _coerce(name: str, value: Any, typ: type, where: str) -> Any:
         value = typ(value)
     except (TypeError, ValueError):
         raise ConfigError(where, None, f"{name} must be a {typ.__name__}, got {value!r}") from None
-    if name == "grader" and value not in GRADERS:
-        raise ConfigError(where, None, f"grader must be 'offline' or 'llm', got {value!r}")
+    if name == "grader" and value not in GRADER_NAMES:
+        raise ConfigError(where, None, f"grader must be one of {', '.join(GRADER_NAMES)}, got {value!r}")
     if name == "mode" and value not in ("practice", "interview"):
         raise ConfigError(where, None, f"mode must be 'practice' or 'interview', got {value!r}")
     return value

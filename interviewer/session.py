@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from interviewer.bank import Question, QuestionSet
 from interviewer.grading.graders import Grader
-from interviewer.grading.models import FollowUp, Grade, GraderInfo, is_non_answer, ungraded
+from interviewer.grading.models import Answer, FollowUp, Grade, GraderInfo, is_non_answer, ungraded
 from interviewer.grading.offline import follow_up_text, grade_offline
 from interviewer.rubric import rubric_for
 from interviewer.store import Store
@@ -136,9 +136,7 @@ class SessionEngine:
         """Grade a turn (its answer with its follow-ups) and store the grade; never raises."""
         try:
             rubric = rubric_for(question, self.home)
-            grade = self.grader.grade(
-                question.id, question.text, question.hint, rubric, turn["answer"], turn_follow_ups(turn)
-            )
+            grade = self.grader.grade(question, rubric, Answer(turn["answer"], turn_follow_ups(turn)))
         except Exception as exc:  # a grade that fails is kept as ungraded; the answer is already saved
             grade = ungraded(question.id, f"{type(exc).__name__}: {exc}", GraderInfo(kind=self.grader.kind))
         if turn.get("hint_used"):

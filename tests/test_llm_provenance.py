@@ -12,7 +12,7 @@ from conftest import grade_reply
 from openai_server import Reply, Status
 
 from interviewer.grading.llm import LLMGrader
-from interviewer.grading.models import FollowUp, GraderInfo
+from interviewer.grading.models import Answer, FollowUp, GraderInfo
 from interviewer.grading.reply import MAX_REPLY_CHARS, grade_from_reply, parse_reply
 from interviewer.rubric import rubric_for
 
@@ -31,7 +31,7 @@ def make(server, **kw):
 
 
 def run(grader, q, answer=ANSWER, follow_ups=()):
-    return grader.grade(q.id, q.text, q.hint, rubric_for(q), answer, follow_ups)
+    return grader.grade(q, rubric_for(q), Answer(answer, tuple(follow_ups)))
 
 
 def test_a_grade_keeps_the_messages_sent_and_the_reply_received(llm_server, q21):

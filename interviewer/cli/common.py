@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from interviewer.errors import InputError, InterviewerError
+from interviewer.grading.registry import GRADER_NAMES
 
 BankOpt = Annotated[
     list[Path] | None,
@@ -40,7 +41,7 @@ def _grading_settings(model, api_base, grader, **flags):
     from interviewer.core import check_llm_settings
 
     settings = _settings(
-        model=model, api_base=api_base, grader=_choice(grader, ("offline", "llm"), "--grader"), **flags
+        model=model, api_base=api_base, grader=_choice(grader, GRADER_NAMES, "--grader"), **flags
     )
     check_llm_settings(settings)
     return settings

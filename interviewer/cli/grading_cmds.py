@@ -69,10 +69,11 @@ def grade(
             answer = sys.stdin.read()
         else:
             raise InputError("no answer: use --answer TEXT, --answer-file PATH, or pipe it on stdin")
+    from interviewer.grading.models import Answer
     from interviewer.rubric import rubric_for
 
     q = questions.get(question)
-    result = g.grade(q.id, q.text, q.hint, rubric_for(q, settings.home), answer)
+    result = g.grade(q, rubric_for(q, settings.home), Answer(answer))
     if as_json:
         _print_json(result.to_dict())
     else:

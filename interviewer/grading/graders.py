@@ -1,55 +1,37 @@
-"""The `Grader` seam: the offline grader or the LLM grader, chosen from the settings."""
+"""The `Grader` seam: a grader takes one question (with its rubric) and one answer (with its follow-ups) and
+returns one `Grade`. Graders are found by name in `registry.GRADERS`."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from interviewer.bank import Question
 from interviewer.config import Settings
-from interviewer.grading.models import FollowUp, Grade
+from interviewer.grading.models import Answer, Grade
 from interviewer.grading.offline import grade_offline
+from interviewer.grading.registry import factory
 from interviewer.rubric import Rubric
 
 
 class Grader(Protocol):
     kind: str
 
-    def grade(
-        self,
-        question_id: str,
-        question: str,
-        hint: str,
-        rubric: Rubric,
-        answer: str,
-        follow_ups: tuple[FollowUp, ...] = (),
-    ) -> Grade: ...
+    def grade(self, question: Question, rubric: Rubric, answer: Answer) -> Grade: ...
 
 
 class OfflineGrader:
     kind = "offline"
 
-    def grade(
-        self,
-        question_id: str,
-        question: str,
-        hint: str,
-        rubric: Rubric,
-        answer: str,
-        follow_ups: tuple[FollowUp, ...] = (),
-    ) -> Grade:
-        return grade_offline(question_id, question, rubric, answer, follow_ups, hint=hint)
+    def grade(self, question: Question, rubric: Rubric, answer: Answer) -> Grade:
+        return grade_offline(
+            question.id, question.text, rubric, answer.text, answer.follow_ups, hint=question.hint
+        )
+
+
+def make_offline(settings: Settings, samples: int = 1) -> Grader:
+    return OfflineGrader()
 
 
 def make_grader(settings: Settings, samples: int = 1) -> Grader:
-    if settings.grader_kind == "offline":
-        return OfflineGrader()
-    from interviewer.grading.llm import LLMGrader
-
-    return LLMGrader(
-        model=settings.model,
-        api_base=settings.api_base,
-        api_key=settings.api_key,
-        timeout=settings.timeout,
-        retries=settings.retries,
-        samples=samples,
-        home=settings.home,
-    )
+    """The grader the settings name, from the registry."""
+    return factory(settings.grader_kind)(settings, samples)

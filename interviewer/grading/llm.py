@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from interviewer.bank import Question
 from interviewer.errors import InputError
 from interviewer.grading.keys import known_secrets, redact
 from interviewer.grading.models import (
-    FollowUp,
+    Answer,
     Grade,
     GraderInfo,
-    answer_parts,
     non_answer_grade,
     ungraded,
 )
@@ -279,21 +279,19 @@ class LLMGrader:
             return min(exc.retry_after, MAX_WAIT)
         return min(MAX_WAIT, self.backoff * 2 ** (state.attempt_number - 1)) * (0.75 + random.random() / 2)
 
-    def _one(
-        self,
-        question_id: str,
-        question: str,
-        hint: str,
-        rubric: Rubric,
-        answer: str,
-        follow_ups: tuple[FollowUp, ...],
-    ) -> Grade:
+    def _one(self, question: Question, rubric: Rubric, answer: Answer) -> Grade:
         """One sample: a grade, or an `ungraded` result; either way with its provenance."""
         from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
         load_litellm()  # import time is not grading latency
         prompt = build_prompt(
-            question_id, question, hint, rubric, answer, home=self.home, follow_ups=follow_ups
+            question.id,
+            question.text,
+            question.hint,
+            rubric,
+            answer.text,
+            home=self.home,
+            follow_ups=answer.follow_ups,
         )
         messages = prompt.messages
         secrets = known_secrets(self.api_key)  # masked in whatever is kept: a gateway may echo the key
@@ -327,15 +325,15 @@ class LLMGrader:
             reply = retrying(attempt)
         except CallError as err:
             error = f"{err.kind}: {err.detail} — {ERROR_POLICY[err.kind][1]}"
-            grade = ungraded(question_id, redact(error, secrets), info)
+            grade = ungraded(question.id, redact(error, secrets), info)
         else:
             info.latency_ms = round((time.perf_counter() - started) * 1000, 1)
             info.prompt_tokens = tokens["prompt"] or None
             info.completion_tokens = tokens["completion"] or None
             info.cost_usd = round(tokens["cost"], 6) or None
-            candidate = [answer, *(f.answer for f in follow_ups)]
+            candidate = [answer.text, *(f.answer for f in answer.follow_ups)]
             injection = any(has_injection(text) for text in candidate)
-            grade = grade_from_reply(question_id, rubric, reply, info, injection_in_text=injection)
+            grade = grade_from_reply(question.id, rubric, reply, info, injection_in_text=injection)
         grade.extra["provenance"] = {
             "messages": [{"role": m["role"], "content": redact(m["content"], secrets)} for m in messages],
             "reply": None if last["reply"] is None else cap_reply(last["reply"]),
@@ -343,29 +341,34 @@ class LLMGrader:
         }
         return grade
 
-    def grade(
-        self,
-        question_id: str,
-        question: str,
-        hint: str,
-        rubric: Rubric,
-        answer: str,
-        follow_ups: tuple[FollowUp, ...] = (),
-    ) -> Grade:
+    def grade(self, question: Question, rubric: Rubric, answer: Answer) -> Grade:
         """A grade, or an `ungraded` result that keeps the error. Never raises for a provider failure.
 
         The answer and each follow-up answer go to the model as fenced data; a follow-up's question is the
         interviewer's and is shown outside the fences, never as evidence.
         """
-        if not answer_parts(answer, follow_ups):
-            return non_answer_grade(question_id, rubric, answer, kind="llm")
+        if not answer.parts:
+            return non_answer_grade(question.id, rubric, answer.text, kind="llm")
         grades = []
         for _ in range(self.samples):
-            grade = self._one(question_id, question, hint, rubric, answer, tuple(follow_ups))
+            grade = self._one(question, rubric, answer)
             if grade.status != "graded":
                 return grade
             grades.append(grade)
         return grades[0] if len(grades) == 1 else median_grade(grades)
+
+
+def make(settings, samples: int = 1) -> LLMGrader:
+    """The registry's factory for `--grader llm`."""
+    return LLMGrader(
+        model=settings.model,
+        api_base=settings.api_base,
+        api_key=settings.api_key,
+        timeout=settings.timeout,
+        retries=settings.retries,
+        samples=samples,
+        home=settings.home,
+    )
 
 
 def median_grade(grades: list[Grade]) -> Grade:

@@ -22,6 +22,18 @@ class FollowUp:
     answer: str
 
 
+@dataclass(frozen=True)
+class Answer:
+    """What a grader judges: the candidate's answer and the follow-up exchanges that came after it."""
+
+    text: str
+    follow_ups: tuple[FollowUp, ...] = ()
+
+    @property
+    def parts(self) -> list[str]:
+        return answer_parts(self.text, self.follow_ups)
+
+
 def answer_parts(answer: str, follow_ups: tuple[FollowUp, ...] | list[FollowUp] = ()) -> list[str]:
     """The candidate's own words: the main answer and each follow-up answer that says something."""
     parts = [answer] if not is_non_answer(answer) else []
