@@ -148,3 +148,38 @@ def seed_questions():
     from interviewer.bank import load_bank
 
     return {q.id: q for q in load_bank(SEED).questions}
+
+
+@pytest.fixture
+def q21(seed_questions):
+    """The Scaled Dot-Product Attention question of the seed."""
+    return seed_questions["2.1"]
+
+
+ANSWER_21 = "先算 QK^T，再除以 √d_k，softmax 后乘 V。缩放避免 softmax 饱和。"
+
+
+def llm_grader(server, retries: int = 2, **kw):
+    """An LLM grader on the local OpenAI-protocol server, with short timeouts and backoff."""
+    from interviewer.grading.llm import LLMGrader
+
+    return LLMGrader(
+        "openai/fake-model", api_base=server.base_url, timeout=5, backoff=0.01, retries=retries, **kw
+    )
+
+
+def varying_replies(scores: list[float], **fields):
+    """A reply script for K samples: one grade per call, with these scores in turn (thread-safe)."""
+    import threading
+
+    left = iter(scores)
+    lock = threading.Lock()
+
+    def reply(req):
+        with lock:
+            s = next(left)
+        verdict = "met" if s >= 7 else "partial" if s >= 3 else "missed"
+        extra = {k: (v(s) if callable(v) else v) for k, v in fields.items()}
+        return grade_reply(verdict=verdict, score=s, **extra)(req)
+
+    return reply

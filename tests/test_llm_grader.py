@@ -1,27 +1,21 @@
 """The LLM grader end to end: litellm and the openai client against a real OpenAI-protocol server on 127.0.0.1."""
 
 import json
-import threading
 
 import pytest
-from conftest import criterion_ids, grade_reply
+from conftest import ANSWER_21, criterion_ids, grade_reply, llm_grader, varying_replies
 from openai_server import Drop, Hang, Raw, Reply, Status
 
 from interviewer.grading.llm import LLMGrader
 from interviewer.grading.models import Answer
 from interviewer.rubric import rubric_for
 
-ANSWER = "先算 QK^T，再除以 √d_k，softmax 后乘 V。缩放避免 softmax 饱和。"
-
-
-@pytest.fixture
-def q21(seed_questions):
-    return seed_questions["2.1"]
+ANSWER = ANSWER_21
 
 
 def make(server, **kw):
     kw.setdefault("retries", 2)
-    return LLMGrader("openai/fake-model", api_base=server.base_url, timeout=5, backoff=0.01, **kw)
+    return llm_grader(server, **kw)
 
 
 def run(grader, q, answer=ANSWER):
@@ -165,15 +159,7 @@ def test_auth_error_is_not_retried_and_says_what_to_do(llm_server, q21):
 
 
 def test_samples_take_the_median_and_report_spread(llm_server, q21):
-    scores = iter([2.0, 9.0, 5.0])
-    lock = threading.Lock()
-
-    def varying(req):
-        with lock:
-            s = next(scores)
-        verdict = "met" if s >= 7 else "partial" if s >= 3 else "missed"
-        return grade_reply(verdict=verdict, score=s)(req)
-
+    varying = varying_replies([2.0, 9.0, 5.0])
     llm_server.default = Reply(varying)
     g = run(make(llm_server, samples=3), q21)
     assert g.score == 5.0

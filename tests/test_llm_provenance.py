@@ -5,29 +5,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 
-import pytest
-from conftest import grade_reply
+from conftest import ANSWER_21, grade_reply, llm_grader, varying_replies
 from openai_server import Reply, Status
 
-from interviewer.grading.llm import LLMGrader
 from interviewer.grading.models import Answer, FollowUp, GraderInfo
 from interviewer.grading.reply import MAX_REPLY_CHARS, grade_from_reply, parse_reply
 from interviewer.rubric import rubric_for
 
-ANSWER = "先算 QK^T，再除以 √d_k，softmax 后乘 V。缩放避免 softmax 饱和。"
+ANSWER = ANSWER_21
 SECRET = "sk-pv3Qz8Ln5Wr2Tx7Kd4Hb9Mf"
-
-
-@pytest.fixture
-def q21(seed_questions):
-    return seed_questions["2.1"]
 
 
 def make(server, **kw):
     kw.setdefault("retries", 1)
-    return LLMGrader("openai/fake-model", api_base=server.base_url, timeout=5, backoff=0.01, **kw)
+    return llm_grader(server, **kw)
 
 
 def run(grader, q, answer=ANSWER, follow_ups=()):
@@ -103,15 +95,7 @@ def test_provenance_never_holds_a_key(llm_server, q21, monkeypatch):
 
 
 def test_with_samples_the_provenance_is_that_of_the_sample_the_text_came_from(llm_server, q21):
-    scores = iter([2.0, 9.0, 5.0])
-    lock = threading.Lock()
-
-    def varying(req):
-        with lock:
-            s = next(scores)
-        verdict = "met" if s >= 7 else "partial" if s >= 3 else "missed"
-        return grade_reply(verdict=verdict, score=s, feedback=f"sample scored {s}")(req)
-
+    varying = varying_replies([2.0, 9.0, 5.0], feedback=lambda s: f"sample scored {s}")
     llm_server.default = Reply(varying)
     g = run(make(llm_server, samples=3), q21)
     assert g.score == 5.0 and g.feedback == "sample scored 5.0"

@@ -14,11 +14,6 @@ OFF_TOPIC_21 = (
 )
 
 
-@pytest.fixture
-def q21(seed_questions):
-    return seed_questions["2.1"]
-
-
 def grade(q, answer, rubric=None):
     return grade_offline(q.id, q.text, rubric or rubric_for(q), answer)
 
