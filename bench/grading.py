@@ -60,9 +60,9 @@ def grade_request(q, rubric, text: str, home: Path) -> tuple[list[dict], dict]:
 
 
 def bench_overhead(server: Server, n: int, warmup: int) -> dict:
+    from interviewer.content.rubric import rubric_for
     from interviewer.grading.llm import LLMGrader
     from interviewer.grading.models import Answer
-    from interviewer.rubric import rubric_for
 
     home = Path(os.environ["INTERVIEWER_HOME"])
     server.latency(0.0)

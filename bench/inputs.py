@@ -51,6 +51,6 @@ def answers_file(n: int) -> Path:
 
 
 def seed_questions() -> list[Any]:
-    from interviewer.bank import load_bank
+    from interviewer.content.bank import load_bank
 
     return list(load_bank(SEED_BANK).questions)

@@ -9,9 +9,9 @@ from inputs import CALIBRATION
 
 
 def bench_offline(passes: int) -> dict:
-    from interviewer.batch import read_calibration
     from interviewer.config import load_settings
     from interviewer.core import load_questions
+    from interviewer.grading.batch import read_calibration
     from interviewer.grading.offline import grade_offline
 
     settings = load_settings()

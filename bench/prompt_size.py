@@ -120,7 +120,7 @@ def prompt_row(enc, q, rubric, text: str, home: Path) -> dict:
 
 
 def bench_prompt() -> dict:
-    from interviewer.rubric import rubric_for
+    from interviewer.content.rubric import rubric_for
 
     try:
         enc, source = load_cl100k()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from interviewer.assets import asset_dir
-from interviewer.bank import Bank, QuestionSet, bank_files, load_bank
 from interviewer.config import Settings
+from interviewer.content.assets import asset_dir
+from interviewer.content.bank import Bank, QuestionSet, bank_files, load_bank
 from interviewer.errors import BankError, InputError
 from interviewer.store import Store
 

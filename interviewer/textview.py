@@ -59,8 +59,13 @@ def bar(value: float | None, full: float = 10.0, width: int = BAR_WIDTH) -> str:
     return "█" * (eighths // 8) + (BLOCKS[eighths % 8] if eighths % 8 else "")
 
 
-class Paint:
-    """ANSI colour only when enabled (a terminal and no NO_COLOR)."""
+def score_colour(value: float) -> str:
+    """Green from a pass (7), yellow from 4, red below: the same for every view."""
+    return "32" if value >= 7 else "33" if value >= 4 else "31"
+
+
+class Style:
+    """ANSI colour only when enabled (a terminal and no NO_COLOR). The one colour class of every view."""
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
@@ -68,17 +73,26 @@ class Paint:
     def __call__(self, text: str, code: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.enabled and text else text
 
+    def bold(self, t: str) -> str:
+        return self(t, "1")
+
+    def dim(self, t: str) -> str:
+        return self(t, "2")
+
     def for_score(self, text: str, value: float | None) -> str:
+        return text if value is None else self(text, score_colour(value))
+
+    def score(self, value: float | None) -> str:
         if value is None:
-            return text
-        return self(text, "32" if value >= 7 else "33" if value >= 4 else "31")
+            return self("ungraded", "33")
+        return self(f"{value:.1f}/10", "1;" + score_colour(value))
 
 
 def fmt_score(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def trend_chart(points: list[dict[str, Any]], paint: Paint, limit: int = TREND_POINTS) -> list[str]:
+def trend_chart(points: list[dict[str, Any]], paint: Style, limit: int = TREND_POINTS) -> list[str]:
     shown = points[-limit:]
     width = max((cell_width(p["label"]) for p in shown), default=0)
     lines = [f"(the last {len(shown)} of {len(points)})"] if len(points) > len(shown) else []
@@ -90,7 +104,7 @@ def trend_chart(points: list[dict[str, Any]], paint: Paint, limit: int = TREND_P
     return lines
 
 
-def render_stats(st: dict[str, Any], paint: Paint, since_label: str | None = None) -> str:
+def render_stats(st: dict[str, Any], paint: Style, since_label: str | None = None) -> str:
     where = f" since {since_label or st['since']}" if st["since"] else ""
     if not st["answers"]:
         return f"{st['sessions']} session(s){where} and no answers yet; start with: interviewer start\n"
@@ -153,7 +167,7 @@ def verdicts_short(criteria: list[dict[str, Any]], width: int = 12) -> str:
     )
 
 
-def render_history(h: dict[str, Any], paint: Paint) -> str:
+def render_history(h: dict[str, Any], paint: Style) -> str:
     out = [paint(f"[{h['ref']}] {h['text'] or ''}", "1")]
     if not h["attempts"]:
         return "\n".join([*out, "No attempts yet."]) + "\n"

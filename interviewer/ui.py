@@ -12,35 +12,16 @@ import threading
 import time
 from typing import IO, Any
 
-from interviewer.bank import Question
+from interviewer.content.bank import Question
 from interviewer.grading.models import Grade
-from interviewer.session import Response
+from interviewer.practice.engine import Response
+from interviewer.textview import MARKS, Style
 
 COMMANDS = (":hint", ":skip", ":quit", ":edit")
 
 
 def use_color(stream: IO) -> bool:
     return not os.environ.get("NO_COLOR") and hasattr(stream, "isatty") and stream.isatty()
-
-
-class Style:
-    def __init__(self, enabled: bool):
-        self.enabled = enabled
-
-    def __call__(self, text: str, code: str) -> str:
-        return f"\x1b[{code}m{text}\x1b[0m" if self.enabled else text
-
-    def bold(self, t: str) -> str:
-        return self(t, "1")
-
-    def dim(self, t: str) -> str:
-        return self(t, "2")
-
-    def score(self, value: float | None) -> str:
-        if value is None:
-            return self("ungraded", "33")
-        code = "32" if value >= 7 else "33" if value >= 4 else "31"
-        return self(f"{value:.1f}/10", "1;" + code)
 
 
 def tag_line(q: Question) -> str:
@@ -55,9 +36,9 @@ def format_grade(grade: Grade, style: Style, verbose: bool = True) -> list[str]:
         lines.append(f"Not graded: {grade.error}.{later}")
         return lines
     for c in grade.criteria:
-        mark = {"met": "✔", "partial": "◐", "missed": "✘"}.get(c.verdict, "?")
+        mark = MARKS.get(c.verdict, "?")
         lines.append(
-            f"  {mark} {c.name} ({c.score:.1f}/10, weight {c.weight:g})"
+            f"  {mark} {c.name} ({c.score:.1f}/{c.max_score:g}, weight {c.weight:g})"
             + (f" — {c.comment}" if c.comment else "")
         )
     if verbose:
@@ -115,7 +96,7 @@ class Spinner:
 class TextReporter:
     def __init__(self, out: IO | None = None, err: IO | None = None, quiet: bool = False):
         self.out, self.err, self.quiet = out or sys.stdout, err or sys.stderr, quiet
-        self.style = Style(use_color(out))
+        self.style = Style(use_color(self.out))
 
     def _print(self, *lines: str) -> None:
         if self.quiet:

@@ -145,7 +145,7 @@ def llm_env(llm_server, monkeypatch):
 
 @pytest.fixture
 def seed_questions():
-    from interviewer.bank import load_bank
+    from interviewer.content.bank import load_bank
 
     return {q.id: q for q in load_bank(SEED).questions}
 

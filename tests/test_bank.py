@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SEED
 
-from interviewer.bank import QuestionSet, load_bank, parse_markdown
+from interviewer.content.bank import QuestionSet, load_bank, parse_markdown
 from interviewer.errors import BankError, NotFoundError
 
 

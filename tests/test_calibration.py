@@ -5,7 +5,14 @@ import json
 import pytest
 from conftest import ROOT
 
-from interviewer.calibration import Example, length_bias, pearson, quadratic_weighted_kappa, report, spearman
+from interviewer.results.calibration import (
+    Example,
+    length_bias,
+    pearson,
+    quadratic_weighted_kappa,
+    report,
+    spearman,
+)
 
 CALIBRATION = ROOT / "tests" / "data" / "calibration.jsonl"
 

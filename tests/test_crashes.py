@@ -54,9 +54,9 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import interviewer.cli
 from interviewer.grading.llm import load_litellm
 load_litellm()
-for name in ("interviewer.core", "interviewer.session", "interviewer.store", "interviewer.ui",
-             "interviewer.answers", "interviewer.summary", "interviewer.select", "interviewer.review",
-             "interviewer.export", "interviewer.grading.graders", "interviewer.grading.prompt",
+for name in ("interviewer.core", "interviewer.practice.engine", "interviewer.store", "interviewer.ui",
+             "interviewer.practice.answers", "interviewer.results.summary", "interviewer.practice.select", "interviewer.practice.review",
+             "interviewer.results.export", "interviewer.grading.graders", "interviewer.grading.prompt",
              "interviewer.grading.reply", "interviewer.grading.offline", "tenacity", "jinja2", "json_repair"):
     try:
         importlib.import_module(name)

@@ -6,10 +6,10 @@ import json
 import pytest
 from conftest import SEED
 
-from interviewer.bank import load_bank
+from interviewer.content.bank import load_bank
+from interviewer.content.rubric import follow_up_on, rubric_for
 from interviewer.grading.models import FollowUp
-from interviewer.grading.offline import follow_up_text, grade_offline
-from interviewer.rubric import rubric_for
+from interviewer.grading.offline import grade_offline
 
 QUESTIONS = {q.id: q for q in load_bank(SEED).questions}
 CURATED = sorted(qid for qid, q in QUESTIONS.items() if rubric_for(q).source == "curated")
@@ -28,7 +28,7 @@ def test_a_non_answer_to_a_follow_up_never_raises_the_grade_on_any_rubric(non_an
         rubric = rubric_for(q)
         main = "我觉得主要看场景，具体要看情况。" + rubric.criteria[0].key_points[0].aliases[0] + "很重要。"
         before = _grade(q, main)
-        asked = [FollowUp(follow_up_text(c.name, q.text), non_answer) for c in rubric.criteria]
+        asked = [FollowUp(follow_up_on(c.name, q.text), non_answer) for c in rubric.criteria]
         after = _grade(q, main, asked)
         if after.score > before.score:
             raised.append((qid, before.score, after.score))

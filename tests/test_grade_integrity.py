@@ -14,11 +14,11 @@ from conftest import ROOT, SEED
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from interviewer.bank import load_bank
+from interviewer.content.bank import load_bank
+from interviewer.content.rubric import rubric_for
+from interviewer.content.textnorm import HAN_RUN
 from interviewer.grading.models import verdict_for
 from interviewer.grading.offline import grade_offline
-from interviewer.rubric import rubric_for
-from interviewer.textnorm import HAN_RUN
 
 QUESTIONS = {q.id: q for q in load_bank(SEED).questions}
 EN_QUESTIONS = {q.id: q for q in load_bank(ROOT / "bank" / "llm-basics.en.md").questions}

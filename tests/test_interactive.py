@@ -19,8 +19,10 @@ PROMPT = "to submit"
 def spawn(home):
     children = []
 
-    def run(*args):
+    def run(*args, colour=False):
         env = {**os.environ, "INTERVIEWER_HOME": str(home), "NO_COLOR": "1", "TERM": "xterm"}
+        if colour:
+            env.pop("NO_COLOR")
         child = pexpect.spawn(
             sys.executable, ["-m", "interviewer", *args], env=env, cwd=str(ROOT), encoding="utf-8", timeout=30,
             dimensions=(40, 160),
@@ -124,3 +126,15 @@ def test_time_limit_submits_the_answer_so_far(spawn, home):
     child.expect(pexpect.EOF)
     ((answer, duration),) = rows(home, "SELECT answer, duration_s FROM turns")
     assert answer == "Transformer 可以并行计算" and duration == 10
+
+
+def test_a_live_session_in_a_terminal_shows_colour(spawn):
+    child = spawn("start", "-n", "1", "--order", "bank", "--follow-ups", "0", colour=True)
+    child.expect("1/1")
+    child.expect("submit")
+    child.send("RNN 只能串行，Transformer 可以并行计算，任意两个位置直接交互。" + SUBMIT)
+    child.expect("Score:")
+    child.expect(r"\x1b\[1;3[123]m\d+\.\d/10")  # the score in bold colour
+    child.expect("retry")
+    child.send("\r")
+    child.expect(pexpect.EOF)

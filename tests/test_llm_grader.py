@@ -6,9 +6,9 @@ import pytest
 from conftest import ANSWER_21, criterion_ids, grade_reply, llm_grader, varying_replies
 from openai_server import Drop, Hang, Raw, Reply, Status
 
+from interviewer.content.rubric import rubric_for
 from interviewer.grading.llm import LLMGrader
 from interviewer.grading.models import Answer
-from interviewer.rubric import rubric_for
 
 ANSWER = ANSWER_21
 

@@ -9,9 +9,9 @@ import sqlite3
 from conftest import ANSWER_21, grade_reply, llm_grader, varying_replies
 from openai_server import Reply, Status
 
+from interviewer.content.rubric import rubric_for
 from interviewer.grading.models import Answer, FollowUp, GraderInfo
 from interviewer.grading.reply import MAX_REPLY_CHARS, grade_from_reply, parse_reply
-from interviewer.rubric import rubric_for
 
 ANSWER = ANSWER_21
 SECRET = "sk-pv3Qz8Ln5Wr2Tx7Kd4Hb9Mf"

@@ -1,7 +1,7 @@
 import pytest
 
+from interviewer.content.rubric import derive_rubric, reference_rubric, rubric_for
 from interviewer.grading.offline import grade_offline
-from interviewer.rubric import derive_rubric, reference_rubric, rubric_for
 
 STRONG_21 = (
     "Q、K、V 由输入经线性投影得到。先计算 QK^T 得到相似度矩阵，再除以 √d_k，然后做 softmax 得到注意力权重，"

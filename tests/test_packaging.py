@@ -31,7 +31,7 @@ def test_wheel_contains_assets(wheel):
     assert "interviewer/_assets/prompts/grade_system.j2" in names
     assert "interviewer/_assets/rubrics/llm-basics/2.1.toml" in names
     assert sum(n.startswith("interviewer/_assets/rubrics/llm-basics/") for n in names) == 50
-    assert "interviewer/templates/transcript.html.j2" in names
+    assert "interviewer/results/templates/transcript.html.j2" in names
 
 
 def outer_site_dirs() -> list[str]:

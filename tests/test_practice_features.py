@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from conftest import grade_reply
 
-from interviewer.bank import Question
+from interviewer.content.bank import Question
 from interviewer.grading.models import CriterionResult, Grade, GraderInfo
-from interviewer.review import next_card, rating_for, select_smart
-from interviewer.session import apply_hint_penalty, follow_up_question
+from interviewer.practice.engine import apply_hint_penalty
+from interviewer.practice.follow_ups import next_follow_up
+from interviewer.practice.review import next_card, rating_for, select_smart
 from interviewer.store import Store
 
 
@@ -61,7 +62,7 @@ def test_follow_up_aims_at_the_weakest_criterion(seed_questions):
                   CriterionResult("accuracy", "acc", 1, 0)],
         grader=GraderInfo(kind="offline"),
     )  # fmt: skip
-    cid, text = follow_up_question(seed_questions["2.1"], g)
+    cid, text = next_follow_up(seed_questions["2.1"], g)
     assert cid == "scaling" and "缩放因子的作用" in text
     assert "方差" not in text  # it asks; it does not give the answer away
 

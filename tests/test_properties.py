@@ -8,8 +8,7 @@ from conftest import SEED
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from interviewer.answers import ScriptedAnswer, parse_answers
-from interviewer.bank import (
+from interviewer.content.bank import (
     DIFFICULTY,
     FREQUENCY,
     HINT_RE,
@@ -19,9 +18,10 @@ from interviewer.bank import (
     parse_markdown,
     parse_toml,
 )
+from interviewer.content.rubric import rubric_for
 from interviewer.errors import AnswersError, BankError
 from interviewer.grading.prompt import build_prompt, fence_answer
-from interviewer.rubric import rubric_for
+from interviewer.practice.answers import ScriptedAnswer, parse_answers
 
 PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

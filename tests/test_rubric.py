@@ -1,9 +1,8 @@
 import pytest
 from conftest import ROOT, SEED
 
-from interviewer.bank import Question, load_bank
-from interviewer.errors import RubricError
-from interviewer.rubric import (
+from interviewer.content.bank import Question, load_bank
+from interviewer.content.rubric import (
     ACCURACY_ID,
     derive_rubric,
     hint_terms,
@@ -11,6 +10,7 @@ from interviewer.rubric import (
     reference_rubric,
     rubric_for,
 )
+from interviewer.errors import RubricError
 
 
 def test_hint_with_list_and_angle_phrase_gives_three_criteria():

@@ -7,7 +7,7 @@ import tomllib
 import pytest
 from conftest import ROOT
 
-from interviewer.textnorm import HAN_RUN, compact
+from interviewer.content.textnorm import HAN_RUN, compact
 
 RUBRICS = sorted((ROOT / "rubrics").glob("*/*.toml"))
 RUBRICS = [p for p in RUBRICS if p.name != "glossary.toml"]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from interviewer.errors import InputError
-from interviewer.progress import parse_since, resolve_ref, to_review, weakest_criteria
+from interviewer.results.progress import parse_since, resolve_ref, to_review, weakest_criteria
 
 FIRST = [
     "Transformer 可以并行，因为不依赖上一步的隐藏状态；任意两个位置直接交互，有全局感受野。",

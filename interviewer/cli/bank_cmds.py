@@ -68,7 +68,7 @@ def bank_validate(
     paths: Annotated[list[Path], typer.Argument(help="Bank files or folders.")], as_json: JsonOpt = False
 ):
     """Check bank files; a bad file gives its path, line and problem. Example: interviewer bank validate my.md"""
-    from interviewer.bank import bank_files, load_bank
+    from interviewer.content.bank import bank_files, load_bank
     from interviewer.errors import BankError
 
     files = []

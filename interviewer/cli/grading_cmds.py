@@ -51,7 +51,7 @@ def grade(
     questions = load_questions(settings, bank)
     g = make_grader(settings, samples=samples)
     if batch is not None:
-        from interviewer.batch import grade_batch, read_batch
+        from interviewer.grading.batch import grade_batch, read_batch
 
         items = read_batch(batch, questions, settings.home)
         for result in grade_batch(items, g, concurrency):
@@ -61,7 +61,7 @@ def grade(
         raise InputError("give --question ID with --answer/--answer-file/stdin, or --batch FILE.jsonl")
     if answer is None:
         if answer_file is not None:
-            from interviewer.bank import read_text
+            from interviewer.content.bank import read_text
             from interviewer.errors import AnswersError
 
             answer = read_text(answer_file, AnswersError)
@@ -69,15 +69,16 @@ def grade(
             answer = sys.stdin.read()
         else:
             raise InputError("no answer: use --answer TEXT, --answer-file PATH, or pipe it on stdin")
+    from interviewer.content.rubric import rubric_for
     from interviewer.grading.models import Answer
-    from interviewer.rubric import rubric_for
 
     q = questions.get(question)
     result = g.grade(q, rubric_for(q, settings.home), Answer(answer))
     if as_json:
         _print_json(result.to_dict())
     else:
-        from interviewer.ui import Style, format_grade, use_color
+        from interviewer.textview import Style
+        from interviewer.ui import format_grade, use_color
 
         typer.echo(f"[{q.ref}] {q.text}")
         typer.echo("\n".join(format_grade(result, Style(use_color(sys.stdout)))))
@@ -105,11 +106,11 @@ def calibrate(
 ):
     """Measure a grader against human scores (Spearman, Pearson, QWK, MAE, bias, agreement, length bias). Example:
     interviewer calibrate tests/data/calibration.jsonl --grader llm --model openai/gpt-4o-mini"""
-    from interviewer.batch import grade_batch, read_calibration
-    from interviewer.calibration import Example, report
+    from interviewer.content.textnorm import visible_length
     from interviewer.core import load_questions
+    from interviewer.grading.batch import grade_batch, read_calibration
     from interviewer.grading.graders import make_grader
-    from interviewer.textnorm import visible_length
+    from interviewer.results.calibration import Example, report
 
     settings = _grading_settings(model, api_base, grader, lang=lang)
     examples = read_calibration(file, load_questions(settings, bank), settings.home)

@@ -38,8 +38,8 @@ def stats(
     """Progress: averages overall, by section and difficulty, the trend, weakest criteria, questions to review.
     Example: interviewer stats --since 2026-03-01"""
     from interviewer.core import open_store
-    from interviewer.progress import TREND_BY, parse_since, read_attempts, read_sessions
-    from interviewer.progress import stats as compute_stats
+    from interviewer.results.progress import TREND_BY, parse_since, read_attempts, read_sessions
+    from interviewer.results.progress import stats as compute_stats
 
     _choice(by, TREND_BY, "--by")
     cutoff = parse_since(since)
@@ -49,10 +49,10 @@ def stats(
     if as_json:
         _print_json(st)
         return
-    from interviewer.textview import Paint, render_stats
+    from interviewer.textview import Style, render_stats
     from interviewer.ui import use_color
 
-    sys.stdout.write(render_stats(st, Paint(use_color(sys.stdout)), since))
+    sys.stdout.write(render_stats(st, Style(use_color(sys.stdout)), since))
 
 
 @commands.command()
@@ -64,8 +64,8 @@ def history(
 ):
     """Every attempt at one question across sessions, oldest first. Example: interviewer history 2.1"""
     from interviewer.core import load_questions, open_store
-    from interviewer.progress import history as question_history
-    from interviewer.progress import question_refs, read_attempts, resolve_ref
+    from interviewer.results.progress import history as question_history
+    from interviewer.results.progress import question_refs, read_attempts, resolve_ref
 
     settings = _settings(lang=lang)
     store = open_store(settings)
@@ -78,10 +78,10 @@ def history(
     if as_json:
         _print_json(h)
         return
-    from interviewer.textview import Paint, render_history
+    from interviewer.textview import Style, render_history
     from interviewer.ui import use_color
 
-    sys.stdout.write(render_history(h, Paint(use_color(sys.stdout))))
+    sys.stdout.write(render_history(h, Style(use_color(sys.stdout))))
 
 
 @commands.command("report")
@@ -94,9 +94,9 @@ def report_cmd(
     """A self-contained HTML progress report for a period (default: all sessions).
     Example: interviewer report --since 2026-03-01 -o progress.html"""
     from interviewer.core import open_store
-    from interviewer.export import render_report
-    from interviewer.progress import TREND_BY, parse_since, read_attempts, read_sessions
-    from interviewer.progress import report as report_data
+    from interviewer.results.export import render_report
+    from interviewer.results.progress import TREND_BY, parse_since, read_attempts, read_sessions
+    from interviewer.results.progress import report as report_data
 
     _choice(by, TREND_BY, "--by")
     cutoff = parse_since(since)

@@ -15,8 +15,8 @@ rubric_app = typer.Typer(help="Show and validate rubrics.", no_args_is_help=True
 @rubric_app.command("show")
 def rubric_show(question_id: str, bank: BankOpt = None, lang: LangOpt = None, as_json: JsonOpt = False):
     """Show the rubric in use for a question, and whether it is curated or derived. Example: interviewer rubric show 2.1"""
+    from interviewer.content.rubric import rubric_for
     from interviewer.core import load_questions
-    from interviewer.rubric import rubric_for
 
     settings = _settings(lang=lang)
     q = load_questions(settings, bank).get(question_id)
@@ -48,9 +48,9 @@ def rubric_validate(
     lang: LangOpt = None,
 ):
     """Check rubric files against their questions. Example: interviewer rubric validate rubrics/llm-basics"""
-    from interviewer.assets import asset_dir
+    from interviewer.content.assets import asset_dir
+    from interviewer.content.rubric import validate_rubric_files
     from interviewer.core import load_questions
-    from interviewer.rubric import validate_rubric_files
 
     settings = _settings(lang=lang)
     questions = load_questions(settings, bank)

@@ -75,7 +75,7 @@ def start(
     """Start a mock interview. Examples:
     interviewer start -n 3 --section 2;  interviewer start --mode interview --answers my_answers.txt"""
     from interviewer.core import load_questions, open_store
-    from interviewer.select import ORDERS, select_questions
+    from interviewer.practice.select import ORDERS, select_questions
 
     _choice(order, (*ORDERS, "smart"), "--order")
     settings = _grading_settings(
@@ -93,7 +93,7 @@ def start(
         states = open_store(settings).review_states()
         order = order or ("smart" if states else "random")
         if order == "smart":
-            from interviewer.review import select_smart
+            from interviewer.practice.review import select_smart
 
             plan = select_smart(pool, states, n, seed=seed)
         else:
@@ -148,10 +148,10 @@ def _scripted_source(answers: Path | None, allow_empty: bool = False):
 
     `allow_empty` (resume): no answers at all is fine — the answers already given are graded, nothing more asked.
     """
-    from interviewer.answers import ScriptedSource, parse_answers
+    from interviewer.practice.answers import ScriptedSource, parse_answers
 
     if answers is not None:
-        from interviewer.bank import read_text
+        from interviewer.content.bank import read_text
         from interviewer.errors import AnswersError
 
         text, where = read_text(answers, AnswersError), str(answers)
@@ -168,7 +168,7 @@ def _run_session(settings, questions, source, as_json, plan=None, session_settin
     """Create (or pick up) a session and run it; follow-ups and the time limit come from the session's settings."""
     from interviewer.core import open_store
     from interviewer.grading.graders import make_grader
-    from interviewer.session import SessionEngine
+    from interviewer.practice.engine import SessionEngine
     from interviewer.ui import InteractiveSource, TextReporter
 
     if settings.grader_kind == "llm":
@@ -199,7 +199,7 @@ def _run_session(settings, questions, source, as_json, plan=None, session_settin
         raise typer.Exit(ExitCode.INTERRUPTED) from None
     engine.close()
     if as_json:
-        from interviewer.export import session_dict
+        from interviewer.results.export import session_dict
 
         _print_json(session_dict(store, result.session_id))
 
@@ -220,7 +220,7 @@ def regrade(
     """Grade a session's answers again; every grade is kept, the latest is shown. Example: interviewer regrade --only-ungraded 2026"""
     from interviewer.core import load_questions, open_store
     from interviewer.grading.graders import make_grader
-    from interviewer.session import SessionEngine
+    from interviewer.practice.engine import SessionEngine
     from interviewer.ui import TextReporter
 
     settings = _grading_settings(model, api_base, grader, lang=lang)
@@ -253,7 +253,7 @@ def regrade(
 def sessions(as_json: JsonOpt = False):
     """List sessions, newest first. Example: interviewer sessions --json"""
     from interviewer.core import open_store
-    from interviewer.summary import summarize
+    from interviewer.results.summary import summarize
 
     store = open_store(_settings())
     for s in store.sessions():
@@ -283,7 +283,7 @@ def show(
 ):
     """Show a session's transcript. Examples: interviewer show last;  interviewer show last --details"""
     from interviewer.core import open_store
-    from interviewer.export import render, session_dict
+    from interviewer.results.export import render, session_dict
 
     store = open_store(_settings())
     sid = store.last_session_id() if session_id == "last" else session_id
@@ -331,7 +331,7 @@ def export(
 ):
     """Export a transcript. Example: interviewer export --last --format html -o report.html"""
     from interviewer.core import open_store
-    from interviewer.export import FORMATS, render, session_dict
+    from interviewer.results.export import FORMATS, render, session_dict
 
     _choice(fmt, FORMATS, "--format")
     if not session_id and not last:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from interviewer.bank import Question
 from interviewer.config import Settings
+from interviewer.content.bank import Question
+from interviewer.content.rubric import Rubric
 from interviewer.grading.models import Answer, Grade
 from interviewer.grading.offline import grade_offline
 from interviewer.grading.registry import factory
-from interviewer.rubric import Rubric
 
 
 class Grader(Protocol):

@@ -18,20 +18,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interviewer.bank import Question
+from interviewer.content.bank import Question
+from interviewer.content.rubric import Rubric
 from interviewer.errors import InputError
 from interviewer.grading.keys import known_secrets, redact
 from interviewer.grading.models import (
+    INJECTION_CAP,
     Answer,
     Grade,
     GraderInfo,
     non_answer_grade,
     ungraded,
+    verdict_for,
+    weighted_score,
 )
 from interviewer.grading.prompt import build_prompt, response_schema
-from interviewer.grading.reply import INJECTION_CAP, ReplyError, cap_reply, grade_from_reply, parse_reply
+from interviewer.grading.reply import ReplyError, cap_reply, grade_from_reply, parse_reply
 from interviewer.grading.signals import has_injection
-from interviewer.rubric import Rubric
 
 _import_lock = threading.Lock()
 _litellm = None
@@ -374,7 +377,6 @@ def make(settings, samples: int = 1) -> LLMGrader:
 def median_grade(grades: list[Grade]) -> Grade:
     """K samples → the median score per criterion, the spread reported. Every text (evidence, comments, feedback)
     and the provenance come from one sample: the one nearest the median."""
-    from interviewer.grading.models import verdict_for, weighted_score
 
     medians, spread = [], {}
     for i, crit in enumerate(grades[0].criteria):

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from interviewer.textnorm import EN_STOP, HAN, HAN_STOP, compact, content_tokens, fold, stem
+from interviewer.content.textnorm import EN_STOP, HAN, HAN_STOP, compact, content_tokens, fold, stem
 
 # Characters the compact comparison ignores; an alias matches with any of them in between its characters.
 _GAP = r"[\s\-_·•*`'\"“”‘’/]*"

@@ -6,9 +6,14 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from interviewer.rubric import Rubric
+from interviewer.content.rubric import Rubric
 
 MAX_SCORE = 10.0
+INJECTION_CAP = (
+    2.0  # an answer that tries to instruct the grader is worth at most this, whatever else it says
+)
+# Each verdict's score band, the same for every grader: met from 7/10, partial from 3/10.
+VERDICT_BAND = {"met": (7.0, 10.0), "partial": (3.0, 7.0), "missed": (0.0, 3.0)}
 VERDICTS = ("met", "partial", "missed")
 VERDICT_FRACTION = {"met": 1.0, "partial": 0.5, "missed": 0.0}
 
@@ -120,11 +125,11 @@ def weighted_score(results: list[CriterionResult]) -> float:
 
 
 def verdict_for(fraction: float) -> str:
-    """met from 7/10, partial from 3/10: the same bands the LLM grader is given."""
-    if fraction >= 0.7:
-        return "met"
-    if fraction >= 0.3:
-        return "partial"
+    """The verdict whose band holds this fraction of the full score (`VERDICT_BAND`)."""
+    score = fraction * MAX_SCORE + 1e-9  # 0.7 of 10 is 7.0 however the float rounds
+    for verdict in ("met", "partial"):
+        if score >= VERDICT_BAND[verdict][0]:
+            return verdict
     return "missed"
 
 

@@ -19,6 +19,8 @@ import re
 import time
 from dataclasses import dataclass, field
 
+from interviewer.content.rubric import ACCURACY_ID, Criterion, KeyPoint, Rubric, follow_up_on
+from interviewer.content.textnorm import compact, content_tokens, fold, sentences, visible_length
 from interviewer.grading.mentions import (
     GLUE,
     Mention,
@@ -29,6 +31,7 @@ from interviewer.grading.mentions import (
     residual,
 )
 from interviewer.grading.models import (
+    INJECTION_CAP,
     MAX_SCORE,
     CriterionResult,
     FollowUp,
@@ -47,8 +50,6 @@ from interviewer.grading.signals import (
     is_negated,
     looks_like_keyword_list,
 )
-from interviewer.rubric import ACCURACY_ID, Criterion, KeyPoint, Rubric
-from interviewer.textnorm import HAN_RUN, compact, content_tokens, fold, sentences, visible_length
 
 CLAUSE_SPLIT = re.compile(r"[，,;；：]+|(?<!\d):(?!\d)|(?<=[^\s])\s+-\s+")
 
@@ -71,7 +72,6 @@ KEYWORD_LIST_CAP = 2.0
 OFF_SUBJECT_CAP = 3.0  # most statements about the terms use none of the rubric's words ...
 OFF_SUBJECT_SHARE = 0.7  # ... this share of them, at least
 RICH_VOCABULARY = 150  # distinct words a rubric's text needs before it can tell
-INJECTION_CAP = 2.0
 OFF_TOPIC_CAP = 1.0
 SHORT_CAP_BASE = 2.0  # a short answer is capped by what it can state: 2 + 10 · own words / words needed
 SHORT_NEEDED = 24  # own-word weight of a full statement (an English word counts 2, a Chinese pair 1) ...
@@ -386,13 +386,6 @@ def _scale(results: list[CriterionResult], limit: float) -> None:
         r.verdict = verdict_for(r.score / r.max_score)
 
 
-def follow_up_text(name: str, question_text: str) -> str:
-    """A follow-up on one criterion that asks without giving the answer away, in the question's language."""
-    if HAN_RUN.search(question_text):
-        return f"能再具体讲讲「{name}」吗？为什么，怎么做？"
-    return f"Could you go deeper into “{name}”: why does it matter, and how does it work?"
-
-
 def grade_offline(
     question_id: str,
     question_text: str,
@@ -539,7 +532,7 @@ def grade_offline(
         missing=missing + [f"Wrong claim: {m}" for m in mistakes] + [f"Denied: {d}" for d in denied],
         feedback=_feedback(strengths, missing, mistakes, denied, flags, cap_reason),
         better_answer=outline(rubric),
-        follow_up=follow_up_text(weak.name, question_text) if weak is not None and score < 9.5 else "",
+        follow_up=follow_up_on(weak.name, question_text) if weak is not None and score < 9.5 else "",
         flags=flags,
         grader=GraderInfo(
             kind="offline",

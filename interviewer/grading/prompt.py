@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from interviewer.assets import asset_dir
+from interviewer.content.assets import asset_dir
+from interviewer.content.rubric import Rubric
+from interviewer.content.textnorm import sentences
 from interviewer.grading.models import FollowUp, is_non_answer
-from interviewer.rubric import Rubric
-from interviewer.textnorm import sentences
 
 TEMPLATES = ("grade_system.j2", "grade_user.j2")
 # Estimated tokens for system + user (the estimate runs up to ~7% under cl100k, so 1,350 keeps real prompts

@@ -7,12 +7,19 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from interviewer.grading.models import CriterionResult, Grade, GraderInfo, weighted_score
-from interviewer.rubric import Rubric
+from interviewer.content.rubric import Rubric
+from interviewer.grading.models import (
+    INJECTION_CAP,
+    MAX_SCORE,
+    VERDICT_BAND,
+    VERDICT_FRACTION,
+    CriterionResult,
+    Grade,
+    GraderInfo,
+    weighted_score,
+)
 
-INJECTION_CAP = 2.0
 HOLISTIC_GAP = 3.0
-VERDICT_BAND = {"met": (7.0, 10.0), "partial": (3.0, 7.0), "missed": (0.0, 3.0)}
 
 # Size caps on model text. A whole reply above MAX_REPLY_CHARS is a bad reply (a real grade is a few thousand
 # characters); inside it, each field is cut to its cap before it is shown or stored.
@@ -141,7 +148,7 @@ def criterion_score(c: CriterionReply) -> float:
     """The criterion's 0–10 score: the model's number kept inside its verdict's band, else the band's middle."""
     low, high = VERDICT_BAND[c.verdict]
     if c.score is None:
-        return {"met": 10.0, "partial": 5.0, "missed": 0.0}[c.verdict]
+        return VERDICT_FRACTION[c.verdict] * MAX_SCORE
     return min(high, max(low, c.score))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from interviewer.textnorm import EN_STOP, HAN_RUN, WORD_RE, fold
+from interviewer.content.textnorm import EN_STOP, HAN_RUN, WORD_RE, fold
 
 INJECTION_PATTERNS = [
     # orders to drop the rules

@@ -7,8 +7,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from interviewer.results.summary import summarize
 from interviewer.store import Store
-from interviewer.summary import summarize
 
 FORMATS = ("md", "json", "html")
 SECRET_KEYS = {"api_key"}
@@ -87,7 +87,7 @@ def render(session: dict[str, Any], fmt: str) -> str:
     if fmt == "md":
         return _env(False).get_template("transcript.md.j2").render(s=session)
     if fmt == "html":
-        from interviewer.charts import hbars
+        from interviewer.results.charts import hbars
 
         chart = hbars(list(session["summary"]["by_section"].items()))
         return _env(True).get_template("transcript.html.j2").render(s=session, section_chart=chart)
@@ -96,7 +96,7 @@ def render(session: dict[str, Any], fmt: str) -> str:
 
 def render_report(report: dict[str, Any]) -> str:
     """The progress report (see progress.stats) as one self-contained HTML page."""
-    from interviewer.charts import hbars, vbars
+    from interviewer.results.charts import hbars, vbars
 
     trend = vbars([(p["date"][5:], p["label"], p["average"]) for p in report["trend"]])
     sections = hbars([(r["section"], r["average"]) for r in report["by_section"]])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from interviewer.grading.models import MAX_SCORE
+
 
 def summarize(turns: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean score over graded turns, overall and by section; ungraded turns are counted, never scored 0."""
@@ -17,7 +19,7 @@ def summarize(turns: list[dict[str, Any]]) -> dict[str, Any]:
 
     return {
         "score": mean([t["grade"]["score"] for t in graded]),
-        "max_score": 10.0,
+        "max_score": MAX_SCORE,
         "answered": len(turns),
         "graded": len(graded),
         "ungraded": len(turns) - len(graded),

@@ -11,10 +11,10 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 
-from interviewer.assets import asset_dir
-from interviewer.bank import Question, read_text
+from interviewer.content.assets import asset_dir
+from interviewer.content.bank import Question, read_text
+from interviewer.content.textnorm import HAN_RUN, content_tokens, fold, sentences
 from interviewer.errors import RubricError
-from interviewer.textnorm import content_tokens, fold, sentences
 
 ACCURACY_ID = "accuracy"
 SLUG_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -105,6 +105,13 @@ class Rubric:
         d = asdict(self)
         d.pop("path", None)
         return d
+
+
+def follow_up_on(name: str, question_text: str) -> str:
+    """A follow-up on one criterion that asks without giving the answer away, in the question's language."""
+    if HAN_RUN.search(question_text):
+        return f"能再具体讲讲「{name}」吗？为什么，怎么做？"
+    return f"Could you go deeper into “{name}”: why does it matter, and how does it work?"
 
 
 # ---------------------------------------------------------------- derivation from a hint

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from interviewer.answers import load_json_line
-from interviewer.bank import Question, QuestionSet, read_text
+from interviewer.content.bank import Question, QuestionSet, read_text
+from interviewer.content.rubric import Rubric, derive_rubric, reference_rubric, rubric_for
 from interviewer.errors import AnswersError, NotFoundError
 from interviewer.grading.models import Answer
-from interviewer.rubric import Rubric, derive_rubric, reference_rubric, rubric_for
+from interviewer.practice.answers import load_json_line
 
 
 @dataclass

@@ -7,8 +7,8 @@ import random
 from datetime import UTC, datetime
 from typing import Any
 
-from interviewer.bank import Question
-from interviewer.select import FREQ_RANK
+from interviewer.content.bank import Question
+from interviewer.practice.select import FREQ_RANK
 
 NEW_PER_SESSION = 3  # new questions at most, when there are due or weak ones to practise
 WEAK_SCORE = 6.0

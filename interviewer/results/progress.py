@@ -14,10 +14,10 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from interviewer.errors import InputError
+from interviewer.grading.models import MAX_SCORE
+from interviewer.results.summary import summarize
 from interviewer.store import Store, decode_turn
-from interviewer.summary import summarize
 
-MAX_SCORE = 10.0
 TREND_BY = ("session", "day")
 DIFFICULTY_ORDER = ("easy", "medium", "hard")
 _DAYS_RE = re.compile(r"^(\d+)\s*([dw])$", re.IGNORECASE)

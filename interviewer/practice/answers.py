@@ -70,7 +70,7 @@ class ScriptedSource:
         self.position = 0
 
     def ask(self, question, index: int, total: int):
-        from interviewer.session import Response
+        from interviewer.practice.engine import Response
 
         if self.position >= len(self.answers):
             return None

@@ -12,4 +12,4 @@ def asset_dir(name: str) -> Path:
     packaged = resources.files("interviewer") / "_assets" / name
     if packaged.is_dir():
         return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / name
+    return Path(__file__).resolve().parents[2] / name

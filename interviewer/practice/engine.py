@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from interviewer.bank import Question, QuestionSet
+from interviewer.content.bank import Question, QuestionSet
+from interviewer.content.rubric import rubric_for
 from interviewer.grading.graders import Grader
 from interviewer.grading.models import Answer, FollowUp, Grade, GraderInfo, is_non_answer, ungraded
-from interviewer.grading.offline import follow_up_text, grade_offline
-from interviewer.rubric import rubric_for
+from interviewer.practice.follow_ups import aim, next_follow_up
+from interviewer.results.summary import summarize
 from interviewer.store import Store
-from interviewer.summary import summarize
 
 HINT_PENALTY = 1.0
 
@@ -71,17 +71,6 @@ def question_snapshot(q: Question) -> dict[str, Any]:
 def turn_follow_ups(turn: dict[str, Any]) -> tuple[FollowUp, ...]:
     """A turn's follow-up exchanges, as the grader takes them (only their answers are the candidate's)."""
     return tuple(FollowUp(f["question"], f["answer"]) for f in turn.get("follow_ups") or [])
-
-
-def follow_up_question(question: Question, grade: Grade) -> tuple[str | None, str]:
-    """A follow-up aimed at the weakest criterion: the model's own question when it gave one, else one from the rubric."""
-    scored = [c for c in grade.criteria if c.id != "accuracy"] or grade.criteria
-    if not scored:
-        return None, ""
-    weakest = min(scored, key=lambda c: (c.score / c.max_score, -c.weight))
-    if grade.grader.kind == "llm" and grade.follow_up:
-        return weakest.id, grade.follow_up
-    return weakest.id, follow_up_text(weakest.name, question.text)
 
 
 def apply_hint_penalty(grade: Grade) -> Grade:
@@ -147,7 +136,7 @@ class SessionEngine:
         return grade
 
     def _record_review(self, ref: str, score: float) -> None:
-        from interviewer.review import next_card
+        from interviewer.practice.review import next_card
 
         with self._review_lock:
             state = self.store.review_states().get(ref)
@@ -179,7 +168,7 @@ class SessionEngine:
     def _ask_follow_ups(self, source: AnswerSource, turn: dict[str, Any], q: Question, grade: Grade) -> bool:
         """Ask up to `follow_ups` follow-up questions; each answer is committed at once. False if the candidate quit."""
         for i in range(self.follow_ups):
-            criterion_id, text = follow_up_question(q, grade)
+            criterion_id, text = next_follow_up(q, grade)
             if not text:
                 return True
             self.reporter.follow_up(q, text)
@@ -193,12 +182,8 @@ class SessionEngine:
             if is_non_answer(response.text):
                 return True  # kept, but after a non-answer the interviewer moves on
             if i + 1 < self.follow_ups:  # the next follow-up aims at what is still weakest
-                grade = self._pre_grade(q, turn["answer"], turn_follow_ups(turn))
+                grade = aim(q, rubric_for(q, self.home), Answer(turn["answer"], turn_follow_ups(turn)))
         return True
-
-    def _pre_grade(self, q: Question, answer: str, follow_ups: tuple[FollowUp, ...] = ()) -> Grade:
-        """An instant offline grade, only to aim a follow-up without waiting for the real grade."""
-        return grade_offline(q.id, q.text, rubric_for(q, self.home), answer, follow_ups)
 
     # ------------------------------------------------------------ the loop
 
@@ -268,7 +253,8 @@ class SessionEngine:
             )
             turn = {"id": turn_id, "answer": answer, "hint_used": response.hint_used, "follow_ups": []}
             if mode != "practice":
-                aimed = self._pre_grade(q, answer) if self.follow_ups and not is_non_answer(answer) else None
+                wants = self.follow_ups and not is_non_answer(answer)
+                aimed = aim(q, rubric_for(q, self.home), Answer(answer)) if wants else None
                 if aimed is not None and not self._ask_follow_ups(source, turn, q, aimed):
                     pending.append((q, self._submit(turn, q)))
                     return "quit"

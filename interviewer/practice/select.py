@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from interviewer.bank import Question
+from interviewer.content.bank import Question
 
 ORDERS = ("random", "bank", "frequency")
 FREQ_RANK = {"high": 0, "medium": 1, "low": 2, None: 3}

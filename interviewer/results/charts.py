@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from interviewer.grading.models import MAX_SCORE
 from interviewer.textview import clip
 
-FULL = 10.0
+FULL = MAX_SCORE
 
 
 def level(value: float | None) -> str:
