@@ -25,6 +25,8 @@ FIELDS: dict[str, tuple[str | None, Any, type]] = {
     "concurrency": (None, 8, int),
 }
 SECRETS = {"api_key"}
+LANGS = ("zh", "en")  # the editions of the shipped bank
+LOWEST = {"timeout": 0.1, "retries": 0, "concurrency": 1}
 
 
 def home_dir() -> Path:
@@ -83,7 +85,25 @@ def _coerce(name: str, value: Any, typ: type, where: str) -> Any:
         raise ConfigError(where, None, f"grader must be one of {', '.join(GRADER_NAMES)}, got {value!r}")
     if name == "mode" and value not in ("practice", "interview"):
         raise ConfigError(where, None, f"mode must be 'practice' or 'interview', got {value!r}")
+    if name == "lang" and value not in LANGS:
+        raise ConfigError(where, None, f"lang must be one of {', '.join(LANGS)}, got {value!r}")
+    low = LOWEST.get(name)
+    if low is not None and value < low:
+        raise ConfigError(where, None, f"{name} must be at least {low:g}, got {value!r}")
     return value
+
+
+def refuse_if_others_can_write(path: Path) -> None:
+    """A file that steers the grader (config, prompts, rubrics) must not be writable by other users: one of them
+    could point `api_base` at their own server and receive the key."""
+    if os.name != "posix":
+        return
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return
+    if mode & 0o022:
+        raise ConfigError(path, None, f"is writable by other users; run: chmod go-w {path}")
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -98,6 +118,7 @@ def read_config_file(path: Path) -> dict[str, Any]:
     unknown = sorted(set(data) - set(FIELDS))
     if unknown:
         raise ConfigError(path, None, f"unknown setting {unknown[0]!r}; known: {', '.join(FIELDS)}")
+    refuse_if_others_can_write(path)
     if "api_key" in data and os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & 0o077:
         raise ConfigError(path, None, "holds api_key but is readable by others; run: chmod 600 " + str(path))
     return data

@@ -54,3 +54,7 @@ class ConfigError(FileInputError):
 
 class NotFoundError(InputError):
     pass
+
+
+class StoreError(InterviewerError):
+    """The data home or its database cannot be used: the message names the path and what to do."""

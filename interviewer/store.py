@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import secrets
 import sqlite3
+import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from interviewer.errors import InterviewerError, NotFoundError
+from interviewer.errors import NotFoundError, StoreError
 
 
 def now() -> str:
@@ -119,6 +123,41 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
 ]
 
 
+def make_private_dir(folder: Path) -> None:
+    """The data home, created readable by its owner only (0700) whatever the umask; a clear error if it cannot be."""
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except FileExistsError:
+        raise StoreError(
+            f"{folder}: the data home is a file, not a folder; set INTERVIEWER_HOME to a folder"
+        ) from None
+    except OSError as exc:
+        raise StoreError(
+            f"{folder}: cannot create the data home ({exc.strerror or exc}); set INTERVIEWER_HOME to a writable folder"
+        ) from None
+    if not folder.is_dir():
+        raise StoreError(f"{folder}: the data home is not a folder; set INTERVIEWER_HOME to a folder")
+
+
+def make_private_file(path: Path) -> None:
+    """A file of the data home readable by its owner only (0600), created so if it is new: transcripts and grades
+    are personal."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        if os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & 0o077:
+            path.chmod(0o600)
+    except IsADirectoryError:
+        raise StoreError(
+            f"{path} is a folder, not a database; move it aside or set INTERVIEWER_HOME"
+        ) from None
+    except PermissionError:
+        pass  # read-only, or not ours: SQLite says what it can or cannot do with it
+    except OSError as exc:
+        raise StoreError(
+            f"{path}: cannot use the database ({exc.strerror or exc}); set INTERVIEWER_HOME"
+        ) from None
+
+
 def new_session_id() -> str:
     return datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
 
@@ -154,8 +193,9 @@ class Store:
     """One database. Safe to share between the session thread and grading threads."""
 
     def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dir(path.parent)
         self.path = path
+        make_private_file(path)  # before SQLite creates it (and its -wal, -shm with the same mode)
         try:
             self.db = sqlite3.connect(
                 path, timeout=LOCK_WAIT_S, check_same_thread=False, isolation_level=None
@@ -169,19 +209,53 @@ class Store:
             self.db.execute("PRAGMA foreign_keys=ON")
             _while_locked(self.migrate)
         except sqlite3.DatabaseError as exc:
-            raise InterviewerError(
+            raise StoreError(
                 f"{path}: cannot open the database ({exc}); move it aside or set INTERVIEWER_HOME"
             ) from None
 
     def close(self) -> None:
         self.db.close()
 
+    @contextlib.contextmanager
+    def hold(self, sid: str) -> Iterator[None]:
+        """Hold a session for this process: a second process (another `resume`) is told which one has it. The
+        lock is the operating system's, so it goes with the process however that ends."""
+        folder = self.path.parent / "locks"
+        make_private_dir(folder)
+        path = folder / f"{sid}.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+                raise StoreError(
+                    f"session {sid} is in use by process {holder}; wait for it to finish, or stop that process"
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
     def migrate(self) -> None:
         with self.lock:
+            tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if tables and "migrations" not in tables:
+                raise StoreError(
+                    f"{self.path} is not an interviewer database (it holds {', '.join(sorted(tables)[:3])}); "
+                    "move it aside or set INTERVIEWER_HOME to another folder"
+                )
             self.db.execute(
                 "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
             )
             done = {r[0] for r in self.db.execute("SELECT name FROM migrations")}
+            newer = sorted(done - {name for name, _ in MIGRATIONS})
+            if newer:
+                raise StoreError(
+                    f"{self.path} was written by a newer version of interviewer (schema {newer[-1]}); "
+                    "upgrade interviewer, or set INTERVIEWER_HOME to another folder"
+                )
             pending = [(name, fn) for name, fn in MIGRATIONS if name not in done]
             if not pending:
                 return
@@ -223,6 +297,8 @@ class Store:
         self._write("UPDATE sessions SET status='finished', finished_at=? WHERE id=?", (now(), sid))
 
     def session(self, sid: str) -> sqlite3.Row:
+        if not sid.strip():
+            raise NotFoundError("no session id given; run 'interviewer sessions' to list them")
         with self.lock:
             row = self.db.execute("SELECT * FROM sessions WHERE id=?", (sid,)).fetchone()
             if row is None:

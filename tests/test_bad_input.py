@@ -491,7 +491,9 @@ FLAG_CASES = [
     pytest.param(["start", "--grader", "magic"], "--grader", id="start-grader-magic"),
     pytest.param(["grade", "--grader", "magic", "-q", "2.1", "-a", "x"], "--grader", id="grade-grader-magic"),
     pytest.param(["export", "--last", "--format", "pdf"], "--format", id="export-format-pdf"),
-    pytest.param(["start", "--difficulty", "extreme"], "filter", id="start-difficulty-matches-nothing"),
+    pytest.param(
+        ["start", "--difficulty", "extreme"], "--difficulty 'extreme'", id="start-difficulty-is-named"
+    ),
     pytest.param(["start", "-n", "0"], "-n", id="num-zero"),
     pytest.param(
         ["grade", "--batch", "x.jsonl", "--concurrency", "0"], "--concurrency", id="concurrency-zero"

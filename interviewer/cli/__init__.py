@@ -7,6 +7,7 @@ Each command is one function (parse flags, call the library, render) in a module
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from typing import Annotated
 
@@ -14,6 +15,7 @@ import typer
 
 from interviewer import __version__
 from interviewer.cli import bank_cmds, config_cmds, grading_cmds, progress_cmds, rubric_cmds, session_cmds
+from interviewer.config import home_dir
 from interviewer.errors import ExitCode, InterviewerError
 
 app = typer.Typer(
@@ -80,6 +82,16 @@ def _main(argv: list[str] | None) -> None:
     except KeyboardInterrupt:
         typer.echo("\nInterrupted.", err=True)
         sys.exit(int(ExitCode.INTERRUPTED))
+    except sqlite3.DatabaseError as exc:  # damaged, read-only or locked for good: the file, and what to do
+        if debug:
+            raise
+        db = home_dir() / "interviewer.db"
+        typer.echo(
+            f"error: {db}: database error ({exc}); if it is damaged, move it aside (a new one is made), "
+            "or set INTERVIEWER_HOME to another folder",
+            err=True,
+        )
+        sys.exit(int(ExitCode.FAILURE))
     except Exception as exc:
         # click's exceptions (typer may bundle its own copy of click): matched by name, not by class
         names = {c.__name__ for c in type(exc).__mro__}

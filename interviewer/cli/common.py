@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -62,8 +63,10 @@ def _write_output(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
         return
-    try:
-        output.write_text(text, encoding="utf-8")
+    try:  # a transcript or report is personal: readable by its owner only, whatever the umask
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
     except OSError as exc:
         raise InterviewerError(f"{output}: cannot write ({exc.strerror}); choose another -o path") from None
     typer.echo(f"Wrote {output}", err=True)

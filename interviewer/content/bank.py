@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from interviewer.errors import BankError, NotFoundError
+from interviewer.errors import BankError, InputError, NotFoundError
 
 FREQUENCY = {
     "高": "high",
@@ -337,12 +337,21 @@ class QuestionSet:
         if section:
             out = [q for q in out if section_matches(q, section)]
         if difficulty:
-            d = DIFFICULTY.get(difficulty.lower(), difficulty.lower())
+            d = _level("--difficulty", difficulty, DIFFICULTY)
             out = [q for q in out if q.difficulty == d]
         if frequency:
-            f = FREQUENCY.get(frequency.lower(), frequency.lower())
+            f = _level("--frequency", frequency, FREQUENCY)
             out = [q for q in out if q.frequency == f]
         return out
+
+
+def _level(flag: str, value: str, names: dict[str, str]) -> str:
+    """A frequency or difficulty as typed (高, high, HIGH) → its name; an unknown one is named in the error."""
+    level = names.get(value.strip().lower())
+    if level is None:
+        known = " / ".join(dict.fromkeys([*names, *names.values()]))
+        raise InputError(f"{flag} {value!r} is not a level; use one of {known}")
+    return level
 
 
 def section_matches(q: Question, wanted: str) -> bool:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path
 
+from interviewer.config import refuse_if_others_can_write
 from interviewer.content.assets import asset_dir
 from interviewer.content.bank import Question, read_text
 from interviewer.content.textnorm import HAN_RUN, content_tokens, fold, sentences
@@ -395,6 +396,8 @@ def curated_path(question: Question, home: Path | None) -> Path | None:
     for base in rubric_dirs(home):
         p = base / question.bank / f"{question.id}.toml"
         if p.is_file():
+            if home is not None and base == home / "rubrics":
+                refuse_if_others_can_write(p)  # a user's rubric steers the grade
             return p
     return None
 

@@ -84,13 +84,16 @@ class Mention:
     negated: str  # "" | "weak" | "strong"
 
 
-def _piece(chunk: str) -> str:
-    """One run of an alias as a pattern: English words by stem (`saturate` finds `saturation`), the rest literally."""
+def _piece(chunk: str, relaxed: bool) -> str:
+    """One run of an alias as a pattern: English words by stem (`saturate` finds `saturation`), the rest literally.
+    Relaxed, a word is its root alone: enough to cut it out of glued text."""
     if re.fullmatch(r"[a-z]+", chunk):
-        if len(chunk) <= 3:
-            return re.escape(chunk) + r"(?:s|es)?"
         root = os.path.commonprefix([chunk, stem(chunk)])  # `vocabulary` → stem `vocabulari` → `vocabular`
-        return re.escape(root) + r"[a-z]*" if len(root) >= 4 else re.escape(chunk) + r"(?:s|es|ed|ing)?"
+        if len(chunk) <= 3 or len(root) < 4:
+            return re.escape(chunk) + (r"(?:s|es|ed|ing)??" if relaxed else r"(?:s|es|ed|ing)?")
+        return re.escape(root) + (
+            r"[a-z]{0,7}?" if relaxed else r"[a-z]{0,7}"
+        )  # an inflection, not the next word
     return _GAP.join(re.escape(c) for c in chunk)
 
 
@@ -108,11 +111,11 @@ def alias_regex(alias: str, relaxed: bool = False) -> re.Pattern | None:
     chunks = re.findall(rf"[a-z]+|[0-9]+|[{HAN}]+|[^\sa-z0-9{HAN}\-_·•*`'\"“”‘’/]", a)
     if not chunks:
         return None
-    body = _GAP.join(_piece(c) for c in chunks)
-    if relaxed:  # only to cut terms out of glued text (`wdelta w`), never to credit
+    body = _GAP.join(_piece(c, relaxed) for c in chunks)
+    if relaxed:  # only to cut terms out of glued text (`wdelta w`, `bad casebad case`), never to credit
         return re.compile(body)
     lead = r"(?<![a-z0-9])" if _ASCII_EDGE.match(a[0]) else ""
-    tail = r"(?![a-z0-9])" if _ASCII_EDGE.match(a[-1]) and not re.search(r"\[a-z\]\*$", body) else ""
+    tail = r"(?![a-z0-9])" if _ASCII_EDGE.match(a[-1]) else ""
     return re.compile(lead + body + tail)
 
 
@@ -150,6 +153,23 @@ def find_mentions(folded: str, point_aliases: list[list[str]], relaxed: bool = F
             continue
         mentions.append(Mention(pi, start, end, _negated(folded, start, end)))
     return sorted(mentions, key=lambda m: m.start)
+
+
+_WORD_CHAR = re.compile(r"[a-z0-9]")
+
+
+def whole_words(folded: str, mentions: list[Mention]) -> list[Mention]:
+    """Mentions widened to the English words they sit in: a term glued into a word (`conversionconversion`,
+    `mt5bidirectional`) takes the whole word with it, so no fragment of it passes for the candidate's own word."""
+    out = []
+    for m in mentions:
+        start, end = m.start, m.end
+        while start > 0 and _WORD_CHAR.match(folded[start - 1]) and _WORD_CHAR.match(folded[start]):
+            start -= 1
+        while end < len(folded) and _WORD_CHAR.match(folded[end]) and _WORD_CHAR.match(folded[end - 1]):
+            end += 1
+        out.append(Mention(m.point, start, end, m.negated))
+    return out
 
 
 def residual(folded: str, mentions: list[Mention]) -> str:

@@ -29,6 +29,7 @@ from interviewer.grading.mentions import (
     own_tokens,
     own_weight,
     residual,
+    whole_words,
 )
 from interviewer.grading.models import (
     INJECTION_CAP,
@@ -148,7 +149,8 @@ def _read(text: str, points: list[_Point], echo: set[str]) -> tuple[list[_Senten
             found = find_mentions(folded, terms)
             mentions = [m for m in found if m.point < len(points)]
             rest = residual(folded, mentions)
-            strict = own_tokens(residual(folded, find_mentions(folded, terms, relaxed=True) + found), echo)
+            loose = whole_words(folded, find_mentions(folded, terms, relaxed=True))
+            strict = own_tokens(residual(folded, loose + found), echo)
             own = []
             if visible_length(part) <= 6 or function_word_ratio(rest) > 0 or not mentions:
                 for t in own_tokens(rest, echo):
@@ -177,10 +179,11 @@ def _read(text: str, points: list[_Point], echo: set[str]) -> tuple[list[_Senten
 
 
 def _substantive(own: list[str]) -> bool:
-    """Own words, or a formula (three symbols or more): a lone `/` or `+` between terms says nothing."""
-    symbols = sum("@" in t for t in own)
+    """Own words, or a formula (three symbols or more, of two kinds at least): a `/` or `+` between terms says
+    nothing, however often it comes."""
+    symbols = [t.split("@")[0] for t in own if "@" in t]
     words = [t for t in own if "@" not in t and not t.isdigit()]
-    return bool(words) or symbols >= 3
+    return bool(words) or (len(symbols) >= 3 and len(set(symbols)) >= 2)
 
 
 def _mark_lists(clauses: list[_Clause]) -> None:

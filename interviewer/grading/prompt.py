@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from interviewer.config import refuse_if_others_can_write
 from interviewer.content.assets import asset_dir
 from interviewer.content.rubric import Rubric
 from interviewer.content.textnorm import sentences
@@ -71,6 +72,8 @@ def _environment(folders: tuple[Path, ...]):
 def prompt_folders(home: Path | None) -> tuple[Path, ...]:
     folders = []
     if home is not None and (home / "prompts").is_dir():
+        for template in TEMPLATES:  # a user's template is the grader's instructions
+            refuse_if_others_can_write(home / "prompts" / template)
         folders.append(home / "prompts")
     folders.append(asset_dir("prompts"))
     return tuple(folders)

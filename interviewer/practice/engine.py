@@ -188,8 +188,13 @@ class SessionEngine:
     # ------------------------------------------------------------ the loop
 
     def run(self, session_id: str, source: AnswerSource) -> SessionResult:
+        """Ask the session's remaining questions; the session is held by this process while it runs."""
+        session_id = self.store.session(session_id)["id"]
+        with self.store.hold(session_id):
+            return self._run(session_id, source)
+
+    def _run(self, session_id: str, source: AnswerSource) -> SessionResult:
         row = self.store.session(session_id)
-        session_id = row["id"]
         mode = row["mode"]
         plan: list[str] = json.loads(row["plan_json"])
         pending: list[tuple[Question, Future]] = []
