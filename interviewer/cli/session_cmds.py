@@ -75,9 +75,9 @@ def start(
     """Start a mock interview. Examples:
     interviewer start -n 3 --section 2;  interviewer start --mode interview --answers my_answers.txt"""
     from interviewer.core import load_questions, open_store
-    from interviewer.practice.select import ORDERS, select_questions
+    from interviewer.practice.plan import ALL_ORDERS, plan_session
 
-    _choice(order, (*ORDERS, "smart"), "--order")
+    _choice(order, ALL_ORDERS, "--order")
     settings = _grading_settings(
         model, api_base, grader, mode=_choice(mode, ("practice", "interview"), "--mode"), lang=lang
     )
@@ -88,16 +88,7 @@ def start(
         plan = [_scripted_question(questions, a, answers) for a in source.answers]
     else:
         pool = questions.filter(section, difficulty, frequency)
-        if not pool:
-            raise InputError("no question matches these filters; see 'interviewer bank list'")
-        states = open_store(settings).review_states()
-        order = order or ("smart" if states else "random")
-        if order == "smart":
-            from interviewer.practice.review import select_smart
-
-            plan = select_smart(pool, states, n, seed=seed)
-        else:
-            plan = select_questions(pool, n, order, seed)
+        plan, order = plan_session(pool, open_store(settings).review_states(), n, order, seed)
     if follow_ups is None:
         follow_ups = 0 if source is not None else 1
     session_settings = {k: v for k, v in settings.public().items() if k not in ("api_key",)} | {
@@ -229,24 +220,16 @@ def regrade(
         store, load_questions(settings, bank), make_grader(settings), TextReporter(quiet=as_json), settings.home,
         settings.concurrency,
     )  # fmt: skip
-    sid = store.session(session_id)["id"]
-    turns = [
-        t for t in store.turns(sid) if not only_ungraded or not t["grade"] or t["grade"]["status"] != "graded"
-    ]
-    futures = [
-        engine.pool.submit(engine.grade_turn, t, engine._question(t["question_ref"], t["question"]))
-        for t in turns
-    ]
-    results = [f.result() for f in futures]
+    sid, regraded = engine.regrade(session_id, only_ungraded)
     engine.close()
-    for t, g in zip(turns, results, strict=True):
+    for t, g in regraded:
         if as_json:
             _print_json({"index": t["idx"] + 1} | g.to_dict())
         else:
             shown = f"{g.score:.1f}/10" if g.score is not None else f"ungraded ({g.error})"
             typer.echo(f"{t['idx'] + 1}. [{t['question']['id']}] {shown}")
     if not as_json:
-        typer.echo(f"Regraded {len(results)} answer(s) in session {sid}.")
+        typer.echo(f"Regraded {len(regraded)} answer(s) in session {sid}.")
 
 
 @commands.command()

@@ -187,6 +187,22 @@ class SessionEngine:
 
     # ------------------------------------------------------------ the loop
 
+    def regrade(self, session_id: str, only_ungraded: bool = False) -> tuple[str, list[tuple[dict, Grade]]]:
+        """Grade a session's answers again (all, or those without a grade), concurrently; every grade is kept.
+        Returns the session's id and each (turn, new grade), in the session's order."""
+        sid = self.store.session(session_id)["id"]
+        with self.store.hold(sid):
+            turns = [
+                t
+                for t in self.store.turns(sid)
+                if not only_ungraded or not t["grade"] or t["grade"]["status"] != "graded"
+            ]
+            futures = [
+                self.pool.submit(self.grade_turn, t, self._question(t["question_ref"], t["question"]))
+                for t in turns
+            ]
+            return sid, [(t, f.result()) for t, f in zip(turns, futures, strict=True)]
+
     def run(self, session_id: str, source: AnswerSource) -> SessionResult:
         """Ask the session's remaining questions; the session is held by this process while it runs."""
         session_id = self.store.session(session_id)["id"]
