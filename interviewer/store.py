@@ -179,6 +179,17 @@ def _while_locked(fn, seconds: float = LOCK_WAIT_S):
             delay = min(0.2, delay * 2)
 
 
+_ATTEMPTS_SQL = """
+SELECT t.*, s.started_at AS session_started_at, s.rowid AS session_seq,
+       t.attempt = (SELECT MAX(u.attempt) FROM turns u WHERE u.session_id = t.session_id AND u.idx = t.idx) AS final,
+       (SELECT grade_json FROM grades g WHERE g.turn_id = t.id ORDER BY g.id DESC LIMIT 1) AS grade_json,
+       (SELECT COUNT(*) FROM grades g WHERE g.turn_id = t.id) AS grade_count
+FROM turns t JOIN sessions s ON s.id = t.session_id
+WHERE (:since IS NULL OR s.started_at >= :since) AND (:ref IS NULL OR t.question_ref = :ref)
+ORDER BY t.answered_at, t.id
+"""
+
+
 def decode_turn(row: sqlite3.Row) -> dict[str, Any]:
     """A turns row (with its latest `grade_json`) as a dict: question and grade parsed."""
     d = dict(row)
@@ -426,3 +437,48 @@ class Store:
     def integrity_ok(self) -> bool:
         with self.lock:
             return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    # ------------------------------------------------------------ progress (read-only)
+
+    def progress_sessions(self, since: str | None = None) -> list[dict[str, Any]]:
+        """Sessions started at or after `since` (UTC ISO), oldest first. Only public settings are kept."""
+        with self.lock:
+            rows = self.db.execute(
+                """SELECT id, started_at, finished_at, status, mode, settings_json, plan_json FROM sessions
+                   WHERE (:since IS NULL OR started_at >= :since) ORDER BY started_at, rowid""",
+                {"since": since},
+            ).fetchall()
+        out = []
+        for r in rows:
+            settings = json.loads(r["settings_json"] or "{}")
+            out.append(
+                {
+                    "id": r["id"],
+                    "started_at": r["started_at"],
+                    "finished_at": r["finished_at"],
+                    "status": r["status"],
+                    "mode": r["mode"],
+                    "planned": len(json.loads(r["plan_json"] or "[]")),
+                    "grader_kind": settings.get("grader_kind"),
+                    "model": settings.get("model"),
+                }
+            )
+        return out
+
+    def attempts(self, since: str | None = None, ref: str | None = None) -> list[dict[str, Any]]:
+        """Answered turns (of sessions since `since`, or of one question ref), oldest first, latest grade each;
+        `final` marks a session's last try at a question."""
+        with self.lock:
+            rows = self.db.execute(_ATTEMPTS_SQL, {"since": since, "ref": ref}).fetchall()
+        out = []
+        for r in rows:
+            d = decode_turn(r)
+            d["turn_id"] = d.pop("id")
+            d["final"] = bool(d["final"])
+            d["index"] = d.pop("idx") + 1
+            out.append(d)
+        return out
+
+    def question_refs(self) -> list[str]:
+        with self.lock:
+            return [r[0] for r in self.db.execute("SELECT DISTINCT question_ref FROM turns ORDER BY 1")]

@@ -38,13 +38,13 @@ def stats(
     """Progress: averages overall, by section and difficulty, the trend, weakest criteria, questions to review.
     Example: interviewer stats --since 2026-03-01"""
     from interviewer.core import open_store
-    from interviewer.results.progress import TREND_BY, parse_since, read_attempts, read_sessions
+    from interviewer.results.progress import TREND_BY, parse_since
     from interviewer.results.progress import stats as compute_stats
 
     _choice(by, TREND_BY, "--by")
     cutoff = parse_since(since)
     store = open_store(_settings())
-    rows, attempts = read_sessions(store, cutoff), read_attempts(store, cutoff)
+    rows, attempts = store.progress_sessions(cutoff), store.attempts(cutoff)
     st = compute_stats(rows, attempts, since=cutoff, by=by, top=top)
     if as_json:
         _print_json(st)
@@ -65,16 +65,16 @@ def history(
     """Every attempt at one question across sessions, oldest first. Example: interviewer history 2.1"""
     from interviewer.core import load_questions, open_store
     from interviewer.results.progress import history as question_history
-    from interviewer.results.progress import question_refs, read_attempts, resolve_ref
+    from interviewer.results.progress import resolve_ref
 
     settings = _settings(lang=lang)
     store = open_store(settings)
-    ref = resolve_ref(question_refs(store), question_id)
+    ref = resolve_ref(store.question_refs(), question_id)
     question = None
     if ref is None:  # never answered: say so if the question exists, else the usual "no question" error
         q = load_questions(settings, bank).get(question_id)
         ref, question = q.ref, q.to_dict()
-    h = question_history(read_attempts(store, ref=ref), ref, question)
+    h = question_history(store.attempts(ref=ref), ref, question)
     if as_json:
         _print_json(h)
         return
@@ -95,12 +95,12 @@ def report_cmd(
     Example: interviewer report --since 2026-03-01 -o progress.html"""
     from interviewer.core import open_store
     from interviewer.results.export import render_report
-    from interviewer.results.progress import TREND_BY, parse_since, read_attempts, read_sessions
+    from interviewer.results.progress import TREND_BY, parse_since
     from interviewer.results.progress import report as report_data
 
     _choice(by, TREND_BY, "--by")
     cutoff = parse_since(since)
     store = open_store(_settings())
-    rows, attempts = read_sessions(store, cutoff), read_attempts(store, cutoff)
+    rows, attempts = store.progress_sessions(cutoff), store.attempts(cutoff)
     data = report_data(rows, attempts, since=cutoff, since_label=since, by=by, top=top)
     _write_output(render_report(data), output)

@@ -1,4 +1,4 @@
-"""Progress across sessions: read-only queries, then aggregation over plain rows (data in, data out).
+"""Progress across sessions: aggregation over the store's session and attempt records (data in, data out).
 
 An "attempt" is one answered turn with its latest grade. When a question is retried within a session, only the
 session's last try (`final`) counts towards answers and averages, as in the session's own summary; the
@@ -7,7 +7,6 @@ questions to review and a question's history see every try. Ungraded answers are
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -16,69 +15,10 @@ from typing import Any
 from interviewer.errors import InputError
 from interviewer.grading.models import MAX_SCORE
 from interviewer.results.summary import summarize
-from interviewer.store import Store, decode_turn
 
 TREND_BY = ("session", "day")
 DIFFICULTY_ORDER = ("easy", "medium", "hard")
 _DAYS_RE = re.compile(r"^(\d+)\s*([dw])$", re.IGNORECASE)
-
-# ---------------------------------------------------------------- reading (read-only SQL)
-
-_ATTEMPTS_SQL = """
-SELECT t.*, s.started_at AS session_started_at, s.rowid AS session_seq,
-       t.attempt = (SELECT MAX(u.attempt) FROM turns u WHERE u.session_id = t.session_id AND u.idx = t.idx) AS final,
-       (SELECT grade_json FROM grades g WHERE g.turn_id = t.id ORDER BY g.id DESC LIMIT 1) AS grade_json,
-       (SELECT COUNT(*) FROM grades g WHERE g.turn_id = t.id) AS grade_count
-FROM turns t JOIN sessions s ON s.id = t.session_id
-WHERE (:since IS NULL OR s.started_at >= :since) AND (:ref IS NULL OR t.question_ref = :ref)
-ORDER BY t.answered_at, t.id
-"""
-
-
-def read_sessions(store: Store, since: str | None = None) -> list[dict[str, Any]]:
-    """Sessions started at or after `since` (UTC ISO), oldest first. Only public settings are kept."""
-    with store.lock:
-        rows = store.db.execute(
-            """SELECT id, started_at, finished_at, status, mode, settings_json, plan_json FROM sessions
-               WHERE (:since IS NULL OR started_at >= :since) ORDER BY started_at, rowid""",
-            {"since": since},
-        ).fetchall()
-    out = []
-    for r in rows:
-        settings = json.loads(r["settings_json"] or "{}")
-        out.append(
-            {
-                "id": r["id"],
-                "started_at": r["started_at"],
-                "finished_at": r["finished_at"],
-                "status": r["status"],
-                "mode": r["mode"],
-                "planned": len(json.loads(r["plan_json"] or "[]")),
-                "grader_kind": settings.get("grader_kind"),
-                "model": settings.get("model"),
-            }
-        )
-    return out
-
-
-def read_attempts(store: Store, since: str | None = None, ref: str | None = None) -> list[dict[str, Any]]:
-    """Answered turns (of sessions since `since`, or of one question ref), oldest first, latest grade each."""
-    with store.lock:
-        rows = store.db.execute(_ATTEMPTS_SQL, {"since": since, "ref": ref}).fetchall()
-    out = []
-    for r in rows:
-        d = decode_turn(r)
-        d["turn_id"] = d.pop("id")
-        d["final"] = bool(d["final"])
-        d["index"] = d.pop("idx") + 1
-        out.append(d)
-    return out
-
-
-def question_refs(store: Store) -> list[str]:
-    with store.lock:
-        return [r[0] for r in store.db.execute("SELECT DISTINCT question_ref FROM turns ORDER BY 1")]
-
 
 # ---------------------------------------------------------------- pure helpers
 
