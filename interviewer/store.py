@@ -179,11 +179,15 @@ def _while_locked(fn, seconds: float = LOCK_WAIT_S):
             delay = min(0.2, delay * 2)
 
 
-_ATTEMPTS_SQL = """
-SELECT t.*, s.started_at AS session_started_at, s.rowid AS session_seq,
-       t.attempt = (SELECT MAX(u.attempt) FROM turns u WHERE u.session_id = t.session_id AND u.idx = t.idx) AS final,
+# A turn's columns with its latest grade and how many grades it has had: the one way a turn is read.
+_TURN_COLUMNS = """t.*,
        (SELECT grade_json FROM grades g WHERE g.turn_id = t.id ORDER BY g.id DESC LIMIT 1) AS grade_json,
-       (SELECT COUNT(*) FROM grades g WHERE g.turn_id = t.id) AS grade_count
+       (SELECT COUNT(*) FROM grades g WHERE g.turn_id = t.id) AS grade_count"""
+_IS_LAST_TRY = (
+    "t.attempt = (SELECT MAX(u.attempt) FROM turns u WHERE u.session_id = t.session_id AND u.idx = t.idx)"
+)
+_ATTEMPTS_SQL = f"""
+SELECT {_TURN_COLUMNS}, s.started_at AS session_started_at, s.rowid AS session_seq, {_IS_LAST_TRY} AS final
 FROM turns t JOIN sessions s ON s.id = t.session_id
 WHERE (:since IS NULL OR s.started_at >= :since) AND (:ref IS NULL OR t.question_ref = :ref)
 ORDER BY t.answered_at, t.id
@@ -396,17 +400,10 @@ class Store:
 
         By default only the latest attempt at each question; `all_attempts` includes earlier tries (`:retry`).
         """
-        latest = (
-            ""
-            if all_attempts
-            else "AND t.attempt = (SELECT MAX(attempt) FROM turns u WHERE u.session_id = t.session_id AND u.idx = t.idx)"
-        )
+        latest = "" if all_attempts else f"AND {_IS_LAST_TRY}"
         with self.lock:
             rows = self.db.execute(
-                f"""SELECT t.*,
-                     (SELECT grade_json FROM grades g WHERE g.turn_id = t.id ORDER BY g.id DESC LIMIT 1) AS grade_json,
-                     (SELECT COUNT(*) FROM grades g WHERE g.turn_id = t.id) AS grade_count
-                   FROM turns t WHERE t.session_id = ? {latest} ORDER BY t.idx, t.attempt""",
+                f"SELECT {_TURN_COLUMNS} FROM turns t WHERE t.session_id = ? {latest} ORDER BY t.idx, t.attempt",
                 (sid,),
             ).fetchall()
             fus = self.db.execute(
