@@ -23,8 +23,12 @@ from interviewer.grading.models import FollowUp, is_non_answer
 
 TEMPLATES = ("grade_system.j2", "grade_user.j2")
 # Estimated tokens for system + user (the estimate runs up to ~7% under cl100k, so 1,350 keeps real prompts
-# under 1,500). Above it the "partial" level descriptions go, then the reference answer's last sentences.
+# under 1,500). Above it the "partial" level descriptions go, then the reference answer's last sentences, then
+# the last-listed wrong claims.
 PROMPT_BUDGET = 1350
+MIN_MISTAKES = (
+    3  # wrong claims the prompt keeps whatever the budget: the model's first question is "is it true?"
+)
 LOOKALIKE = re.compile(r"<\s*/?\s*answer[^<>]*>?", re.IGNORECASE)
 
 
@@ -134,7 +138,12 @@ def build_prompt(
         reference = sentences(rubric.reference_answer)
         while estimate_tokens(system + user) > budget and len(reference) > 2:
             reference = reference[:-1]  # then the reference answer's last sentences
-            user = template.render(context | {"reference_answer": "".join(reference) + "…"})
+            context["reference_answer"] = "".join(reference) + "…"
+            user = template.render(context)
+        mistakes = list(rubric.mistakes)
+        while estimate_tokens(system + user) > budget and len(mistakes) > MIN_MISTAKES:
+            mistakes = mistakes[:-1]  # then the rubric's last-listed wrong claims
+            user = template.render(context | {"mistakes": mistakes})
     return Prompt(system=system, user=user, version=prompt_version(home))
 
 
