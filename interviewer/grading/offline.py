@@ -120,6 +120,24 @@ class _Point:
     context: set[str] = field(default_factory=set)  # content words of the point's own description
 
 
+_PREPARED: dict[int, tuple[Rubric, frozenset[str], list[_Point], set[str]]] = {}
+_PREPARED_MAX = 256
+
+
+def _prepared(rubric: Rubric, echo: set[str]) -> tuple[list[_Point], set[str]]:
+    """The rubric's points and vocabulary, worked out once per rubric and question (a batch grades many answers
+    to one question). Read-only once made."""
+    key, frozen = id(rubric), frozenset(echo)
+    hit = _PREPARED.get(key)
+    if hit is not None and hit[0] is rubric and hit[1] == frozen:
+        return hit[2], hit[3]
+    if len(_PREPARED) >= _PREPARED_MAX:
+        _PREPARED.pop(next(iter(_PREPARED)))
+    points, vocab = _points(rubric, echo), _vocabulary(rubric, echo)
+    _PREPARED[key] = (rubric, frozen, points, vocab)
+    return points, vocab
+
+
 def _points(rubric: Rubric, echo: set[str]) -> list[_Point]:
     flat = []
     for crit in rubric.criteria:
@@ -412,7 +430,7 @@ def grade_offline(
             flags.append("injection_suspected")
     text = "\n".join(cleaned)
     echo = set(content_tokens(f"{question_text} {hint}"))
-    points = _points(rubric, echo)
+    points, vocab = _prepared(rubric, echo)
     sents, clauses = _read(text, points, echo)
     own_all = {t for s in sents for t in s.own}
     said = {t for c in clauses if not c.in_list for t in content_tokens(c.folded) if t not in GLUE}
@@ -484,7 +502,6 @@ def grade_offline(
     if _is_list(text, clauses, echo) and not _is_list(rubric.reference_answer, [], set()):
         flags.append("keyword_list")
         limits.append((KEYWORD_LIST_CAP, "the answer lists terms without saying anything about them"))
-    vocab = _vocabulary(rubric, echo)
     topical = _topical_weight(clauses, vocab)
     if visible_length(text) < 15 or topical < 6:
         flags.append("too_short")
