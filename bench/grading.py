@@ -18,8 +18,8 @@ from profiles import own_time_by_package, top_cumulative
 
 PHASES = {  # (file suffix, function name) -> label, for the profile of LLMGrader.grade
     ("interviewer/grading/prompt.py", "build_prompt"): "build_prompt (Jinja2 render, version hash)",
-    ("interviewer/grading/llm.py", "_mode"): "LLMGrader._mode (litellm.supports_response_schema)",
-    ("interviewer/grading/llm.py", "complete"): "LLMGrader.complete (whole model call)",
+    ("interviewer/grading/litellm_chat.py", "_mode"): "LiteLLMModel._mode (litellm.supports_response_schema)",
+    ("interviewer/grading/litellm_chat.py", "complete"): "LiteLLMModel.complete (whole model call)",
     ("litellm/utils.py", "wrapper"): "  litellm.completion incl. its wrapper/logging",
     ("openai/_base_client.py", "request"): "    openai SDK request (HTTP round trip incl. server)",
     ("litellm/cost_calculator.py", "completion_cost"): "  litellm.completion_cost",
@@ -137,7 +137,7 @@ def bench_overhead(server: Server, n: int, warmup: int) -> dict:
 
 def time_steps(grader, items, text: str, home: Path, n: int) -> dict[str, float]:
     """Median time of the grader's own steps around the model call, timed one by one without a profiler."""
-    from interviewer.grading.llm import load_litellm
+    from interviewer.grading.litellm_chat import load_litellm
     from interviewer.grading.prompt import build_prompt, prompt_version
     from interviewer.grading.reply import grade_from_reply, parse_reply
     from interviewer.grading.signals import has_injection
@@ -164,7 +164,7 @@ def time_steps(grader, items, text: str, home: Path, n: int) -> dict[str, float]
     steps = {
         "build_prompt (whole)": lambda _i: build_prompt(q.id, q.text, q.hint, rubric, text, home=home),
         "  of which prompt_version (reads and hashes the templates)": lambda _i: prompt_version(home),
-        "LLMGrader._mode (litellm.supports_response_schema)": lambda _i: grader._mode(),
+        "LiteLLMModel._mode (litellm.supports_response_schema)": lambda _i: grader.chat._mode(),
         "litellm.completion_cost on the reply (no price for this model)": cost,
         "parse_reply + grade_from_reply + has_injection": reply_steps,
     }

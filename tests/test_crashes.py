@@ -52,7 +52,7 @@ FORK_SERVER = r"""
 import importlib, json, os, sys, traceback
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import interviewer.cli
-from interviewer.grading.llm import load_litellm
+from interviewer.grading.litellm_chat import load_litellm
 load_litellm()
 for name in ("interviewer.core", "interviewer.practice.engine", "interviewer.store", "interviewer.ui",
              "interviewer.practice.answers", "interviewer.results.summary", "interviewer.practice.select", "interviewer.practice.review",

@@ -163,7 +163,7 @@ def _run_session(settings, questions, source, as_json, plan=None, session_settin
     from interviewer.ui import InteractiveSource, TextReporter
 
     if settings.grader_kind == "llm":
-        from interviewer.grading.llm import prefetch
+        from interviewer.grading.litellm_chat import prefetch
 
         prefetch()  # litellm's import overlaps the first question
     store = open_store(settings)

@@ -1,4 +1,5 @@
-"""The LLM grader: any litellm model. litellm is imported only here, lazily, and never for offline work.
+"""The LLM grader: a rubric-bound prompt to a chat model (`chat.ChatModel`; litellm behind it by default,
+imported lazily and never for offline work), the reply parsed and validated, the score computed in code.
 
 One retry layer (tenacity); litellm's and the OpenAI SDK's own retries are off so waits do not multiply.
 A grade that cannot be obtained is returned as `ungraded` with the error kept: never a 0, never a pass.
@@ -8,19 +9,16 @@ mode, with any key redacted, so it can be re-derived and re-parsed.
 
 from __future__ import annotations
 
-import os
 import random
-import re
 import statistics
-import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from interviewer.content.bank import Question
 from interviewer.content.rubric import Rubric
 from interviewer.errors import InputError
+from interviewer.grading.chat import ERROR_POLICY, CallError, ChatModel
 from interviewer.grading.keys import known_secrets, redact
 from interviewer.grading.models import (
     INJECTION_CAP,
@@ -36,159 +34,7 @@ from interviewer.grading.prompt import build_prompt, response_schema
 from interviewer.grading.reply import ReplyError, cap_reply, grade_from_reply, parse_reply
 from interviewer.grading.signals import has_injection
 
-_import_lock = threading.Lock()
-_litellm = None
-
-
-def load_litellm():
-    """Import litellm once, offline: the local cost map, no telemetry, no retries of its own."""
-    global _litellm
-    with _import_lock:
-        if _litellm is None:
-            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-            os.environ.setdefault("LITELLM_LOG", "ERROR")
-            import litellm
-
-            litellm.telemetry = False
-            litellm.suppress_debug_info = True
-            litellm.num_retries = 0
-            litellm.drop_params = True
-            _litellm = litellm
-    return _litellm
-
-
-def prefetch() -> threading.Thread:
-    """Start importing litellm in the background (while the first question is on screen)."""
-    t = threading.Thread(target=load_litellm, name="litellm-import", daemon=True)
-    t.start()
-    return t
-
-
-# kind: (retry?, what to tell the user)
-ERROR_POLICY: dict[str, tuple[bool, str]] = {
-    "rate_limit": (True, "the provider is rate-limiting; wait a minute or lower --concurrency"),
-    "server": (
-        True,
-        "the provider had a server error; try again later or regrade with 'interviewer regrade'",
-    ),
-    "timeout": (True, "the model did not answer in time; raise INTERVIEWER_TIMEOUT or check the server"),
-    "connection": (
-        True,
-        "cannot reach the model endpoint; check --api-base / INTERVIEWER_API_BASE and the network",
-    ),
-    "bad_reply": (True, "the model's reply was not a valid grade; try a stronger model or regrade later"),
-    "auth": (
-        False,
-        "the API key was refused; set the provider's key (e.g. OPENAI_API_KEY) or INTERVIEWER_API_KEY",
-    ),
-    "not_found": (False, "the model was not found; check the model name (e.g. openai/gpt-4o-mini)"),
-    "bad_request": (False, "the provider rejected the request; check the model name and settings"),
-    "unknown": (False, "unexpected error; run with --debug for details"),
-}
 MAX_WAIT = 60.0
-
-
-LITELLM_PREFIX = re.compile(r"^(litellm\.)?\w+Error: (\w+Error: )?(\w+Exception - )?(error - )?")
-BODY_NOT_JSON = re.compile(
-    r"Expecting value|Unterminated string|Expecting ',' delimiter|Extra data|JSONDecodeError"
-)
-# litellm's words for a 200 whose JSON is not a usable chat completion (no choices, a null message)
-NOT_A_COMPLETION = re.compile(
-    r"Invalid response object|response with no 'choices'|'choices' that is not a list"
-)
-
-
-def concise(message: str) -> str:
-    """litellm's message without its prefixes, Python reprs and the echoed response object: one short line."""
-    text = " ".join(message.split())
-    text = text.split(" Received response")[0]
-    text = text.split(" Traceback (most recent call last)")[0]
-    text = LITELLM_PREFIX.sub("", text)
-    text = re.sub(r"<[^<>]*(class|object at|Response)[^<>]*>", "", text)
-    return text.strip(" ,.-")[:240] or "no details"
-
-
-@dataclass
-class CallError(Exception):
-    kind: str
-    detail: str
-    retry_after: float | None = None
-
-    def __str__(self) -> str:
-        return f"{self.kind}: {self.detail}"
-
-
-def _retry_after(exc: Exception) -> float | None:
-    for holder in (getattr(exc, "response", None), exc):
-        headers = getattr(holder, "headers", None) or getattr(holder, "litellm_response_headers", None)
-        if not headers:
-            continue
-        try:
-            value = headers.get("retry-after") or headers.get("Retry-After")
-        except AttributeError:
-            continue
-        if value:
-            try:
-                return max(0.0, float(value))
-            except ValueError:
-                return None
-    return None
-
-
-def classify(exc: Exception) -> CallError:
-    """Map a litellm/openai exception to an ERROR_POLICY kind."""
-    lit = load_litellm()
-    detail = concise(str(exc))
-    status = getattr(exc, "status_code", None)
-    if BODY_NOT_JSON.search(str(exc)):
-        # a 200 whose body is not OpenAI-style JSON (a proxy's page, a truncated reply): a bad reply, not an outage
-        return CallError("bad_reply", f"the endpoint's reply is not valid JSON ({detail})")
-    if NOT_A_COMPLETION.search(str(exc)):
-        return CallError("bad_reply", "the endpoint's reply is not a chat completion with a message")
-    if isinstance(exc, lit.RateLimitError) or status == 429:
-        return CallError("rate_limit", detail, _retry_after(exc))
-    if isinstance(exc, lit.Timeout):
-        return CallError("timeout", detail)
-    if isinstance(exc, lit.AuthenticationError | lit.PermissionDeniedError) or status in (401, 403):
-        return CallError("auth", detail)
-    if isinstance(exc, lit.NotFoundError) or status == 404:
-        return CallError("not_found", detail)
-    if isinstance(exc, lit.BadRequestError) or status in (400, 422):
-        return CallError("bad_request", detail)
-    if "connection error" in detail.lower() or "connect" in type(exc.__cause__ or exc).__name__.lower():
-        # litellm reports a refused or dropped connection as a server error; the user's fix differs.
-        return CallError("connection", detail)
-    if isinstance(exc, lit.InternalServerError | lit.ServiceUnavailableError) or (status and status >= 500):
-        return CallError("server", detail, _retry_after(exc))
-    if isinstance(exc, lit.APIConnectionError):
-        # litellm also reports a body it cannot parse (an HTML page, non-JSON) as a connection error.
-        return CallError("connection", detail)
-    return CallError("unknown", f"{type(exc).__name__}: {detail}")
-
-
-@dataclass
-class Completion:
-    text: str
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    cost_usd: float | None = None
-    mode: str = "schema"  # the output mode the call used: schema | json | text
-
-
-def reply_text(resp: Any) -> str:
-    """The first choice's text; a reply without one is a bad reply (retried), never an exception of its own."""
-    choices = getattr(resp, "choices", None) or []
-    if not choices:
-        raise CallError("bad_reply", "the reply has no choices")
-    message = getattr(choices[0], "message", None)
-    content = getattr(message, "content", None)
-    if content is None:
-        refusal = getattr(message, "refusal", None)
-        why = "the model refused" if refusal else "the reply's message has no content"
-        raise CallError("bad_reply", why)
-    if not isinstance(content, str):
-        raise CallError("bad_reply", f"the reply's content is a {type(content).__name__}, not text")
-    return content
 
 
 class LLMGrader:
@@ -205,74 +51,18 @@ class LLMGrader:
         home: Path | None = None,
         backoff: float = 0.5,
         structured: str = "auto",
+        chat: ChatModel | None = None,
     ):
-        if not model:
+        """A grader on `chat`, or by default on litellm's `model` (with `api_base`, `api_key`, `timeout`)."""
+        if not model and chat is None:
             raise InputError("no model set for the LLM grader; use --model M or set INTERVIEWER_MODEL")
-        self.model = model
-        self.api_base = api_base
+        self.chat: ChatModel = chat or _litellm_model(model, api_base, api_key, timeout, structured)
+        self.model = model or self.chat.name
         self.api_key = api_key
-        self.timeout = timeout
         self.retries = max(0, retries)
         self.samples = max(1, samples)
         self.home = home
         self.backoff = backoff
-        self.structured = structured  # auto | schema | json | text
-        self._mode_lock = threading.Lock()
-
-    # ------------------------------------------------------------ the model seam
-
-    def _mode(self) -> str:
-        if self.structured != "auto":
-            return self.structured
-        lit = load_litellm()
-        try:
-            if lit.supports_response_schema(model=self.model) or self.api_base:
-                return "schema"
-        except Exception:
-            pass
-        return "schema" if self.api_base else "json"
-
-    def complete(self, messages: list[dict[str, str]], rubric: Rubric) -> Completion:
-        """One call to the model, with no retries of its own."""
-        lit = load_litellm()
-        mode = self._mode()
-        kwargs: dict[str, Any] = {
-            "model": self.model,
-            "messages": messages,
-            "temperature": 0,
-            "timeout": self.timeout,
-            "max_retries": 0,
-            "num_retries": 0,
-        }
-        if self.api_base:
-            kwargs["api_base"] = self.api_base
-        if self.api_key or self.api_base:
-            kwargs["api_key"] = self.api_key or "not-needed"
-        if mode == "schema":
-            schema = {"name": "grade", "schema": response_schema(rubric), "strict": True}
-            kwargs["response_format"] = {"type": "json_schema", "json_schema": schema}
-        elif mode == "json":
-            kwargs["response_format"] = {"type": "json_object"}
-        try:
-            resp = lit.completion(**kwargs)
-        except Exception as exc:
-            err = classify(exc)
-            if err.kind == "bad_request" and mode != "text" and "response_format" in err.detail.lower():
-                with self._mode_lock:  # the model does not take structured output: fall back for good
-                    self.structured = "json" if mode == "schema" else "text"
-                return self.complete(messages, rubric)
-            raise err from exc
-        text = reply_text(resp)
-        usage = getattr(resp, "usage", None)
-        hidden = getattr(resp, "_hidden_params", None) or {}
-        cost = hidden.get("response_cost") or None  # litellm prices the call itself; no second pass
-        return Completion(
-            text=text,
-            prompt_tokens=getattr(usage, "prompt_tokens", None),
-            completion_tokens=getattr(usage, "completion_tokens", None),
-            cost_usd=cost,
-            mode=mode,
-        )
 
     # ------------------------------------------------------------ grading
 
@@ -286,7 +76,7 @@ class LLMGrader:
         """One sample: a grade, or an `ungraded` result; either way with its provenance."""
         from tenacity import Retrying, retry_if_exception, stop_after_attempt
 
-        load_litellm()  # import time is not grading latency
+        self.chat.warm_up()  # import time is not grading latency
         prompt = build_prompt(
             question.id,
             question.text,
@@ -297,13 +87,14 @@ class LLMGrader:
             follow_ups=answer.follow_ups,
         )
         messages = prompt.messages
+        schema = response_schema(rubric)
         secrets = known_secrets(self.api_key)  # masked in whatever is kept: a gateway may echo the key
         tokens = {"prompt": 0, "completion": 0, "cost": 0.0}
         last: dict[str, Any] = {"reply": None, "mode": None}  # the latest attempt's reply is the one kept
 
         def attempt():
             last["reply"] = last["mode"] = None
-            c = self.complete(messages, rubric)
+            c = self.chat.complete(messages, schema)
             tokens["prompt"] += c.prompt_tokens or 0
             tokens["completion"] += c.completion_tokens or 0
             tokens["cost"] += c.cost_usd or 0.0
@@ -340,7 +131,7 @@ class LLMGrader:
         grade.extra["provenance"] = {
             "messages": [{"role": m["role"], "content": redact(m["content"], secrets)} for m in messages],
             "reply": None if last["reply"] is None else cap_reply(last["reply"]),
-            "mode": last["mode"] or self.structured,
+            "mode": last["mode"] or getattr(self.chat, "structured", None),
         }
         return grade
 
@@ -359,6 +150,12 @@ class LLMGrader:
                 return grade
             grades.append(grade)
         return grades[0] if len(grades) == 1 else median_grade(grades)
+
+
+def _litellm_model(model, api_base, api_key, timeout, structured) -> ChatModel:
+    from interviewer.grading.litellm_chat import LiteLLMModel  # litellm itself loads on the first call
+
+    return LiteLLMModel(model, api_base=api_base, api_key=api_key, timeout=timeout, structured=structured)
 
 
 def make(settings, samples: int = 1) -> LLMGrader:
