@@ -146,7 +146,7 @@ def time_steps(grader, items, text: str, home: Path, n: int) -> dict[str, float]
     q, rubric = items[0]
     messages, schema = grade_request(q, rubric, text, home)
     resp = lit.completion(
-        model=MODEL, messages=messages, api_base=grader.api_base, api_key="not-needed", temperature=0,
+        model=MODEL, messages=messages, api_base=grader.chat.api_base, api_key="not-needed", temperature=0,
         max_retries=0, num_retries=0, response_format={"type": "json_schema", "json_schema": schema},
     )  # fmt: skip
     reply_text = resp.choices[0].message.content
