@@ -23,13 +23,9 @@ from interviewer.content.rubric import ACCURACY_ID, Criterion, KeyPoint, Rubric,
 from interviewer.content.textnorm import compact, content_tokens, fold, sentences, visible_length
 from interviewer.grading.mentions import (
     GLUE,
-    Mention,
     alias_regex,
-    find_mentions,
     own_tokens,
     own_weight,
-    residual,
-    whole_words,
 )
 from interviewer.grading.models import (
     INJECTION_CAP,
@@ -44,15 +40,11 @@ from interviewer.grading.models import (
     verdict_for,
     weighted_score,
 )
+from interviewer.grading.reading import Clause, Sentence, is_list, read_answer
 from interviewer.grading.signals import (
-    function_word_ratio,
-    has_reason,
     injection_spans,
     is_negated,
-    looks_like_keyword_list,
 )
-
-CLAUSE_SPLIT = re.compile(r"[，,;；：]+|(?<!\d):(?!\d)|(?<=[^\s])\s+-\s+")
 
 PROMPT_VERSION = "offline-2"
 EXPLAINED, STATED = 1.0, 0.85
@@ -78,39 +70,6 @@ SHORT_CAP_BASE = 2.0  # a short answer is capped by what it can state: 2 + 10 ·
 SHORT_NEEDED = 24  # own-word weight of a full statement (an English word counts 2, a Chinese pair 1) ...
 SHORT_NEEDED_SHARE = 0.5  # ... or half the reference answer's, when that is shorter
 SWITCH_HINT = "Offline grade (key-point coverage, an approximation). For a model's judgement: --grader llm --model M, or set INTERVIEWER_MODEL."
-
-
-@dataclass
-class _Clause:
-    text: str
-    sentence: int  # index of its sentence
-    folded: str
-    mentions: list[Mention]
-    own: list[str]  # the candidate's own content tokens, first use in the answer only
-    points: int  # distinct points affirmed in it
-    substantive: bool = False  # it has words of the candidate's own, not only rubric terms and glue
-    frame: tuple[str, ...] = ()  # its words around the terms, before de-duplication
-    in_list: bool = (
-        False  # one of a run of bare terms, or a clause naming three or more points and little else
-    )
-
-    @property
-    def bare(self) -> bool:
-        """It names points and says nothing else (rubric terms, explain words and glue only)."""
-        return bool(self.mentions) and not self.substantive
-
-    @property
-    def share(self) -> float:
-        """What the clause says per point it names."""
-        return own_weight(self.own) / max(1, self.points)
-
-
-@dataclass
-class _Sentence:
-    text: str
-    folded: str
-    own: set[str]
-    reason: bool
 
 
 @dataclass
@@ -149,93 +108,7 @@ def _points(rubric: Rubric, echo: set[str]) -> list[_Point]:
     return flat
 
 
-def _read(text: str, points: list[_Point], echo: set[str]) -> tuple[list[_Sentence], list[_Clause]]:
-    """The answer as sentences and clauses, each clause with its mentions and its own words.
-
-    A clause with no function words at all (`点积softmax加权求和`, `dot product softmax variance`) is a run of terms,
-    not a statement: it has no own words whatever it contains."""
-    aliases = [p.point.aliases for p in points]
-    terms = aliases + [p.point.explain for p in points]  # explain words are the rubric's, not the candidate's
-    seen: set[str] = set()
-    sents, clauses = [], []
-    for si, sent in enumerate(sentences(text) or [text]):
-        sent_own: set[str] = set()
-        for part in CLAUSE_SPLIT.split(sent):
-            folded = fold(part)
-            if not folded.strip():
-                continue
-            found = find_mentions(folded, terms)
-            mentions = [m for m in found if m.point < len(points)]
-            rest = residual(folded, mentions)
-            loose = whole_words(folded, find_mentions(folded, terms, relaxed=True))
-            strict = own_tokens(residual(folded, loose + found), echo)
-            own = []
-            if visible_length(part) <= 6 or function_word_ratio(rest) > 0 or not mentions:
-                for t in own_tokens(rest, echo):
-                    if t not in seen:
-                        seen.add(t)
-                        own.append(t)
-            affirmed = {m.point for m in mentions if not m.negated}
-            clause = _Clause(
-                part.strip(),
-                si,
-                folded,
-                mentions,
-                own,
-                len(affirmed),
-                substantive=_substantive(strict),
-                frame=tuple(t for t in strict if "@" not in t),
-            )
-            words = [t for t in content_tokens(folded) if t not in GLUE]
-            if words and sum(t in echo for t in words) >= 0.6 * len(words):
-                clause.in_list = True  # the question or hint said back: its terms are the interviewer's
-            clauses.append(clause)
-            sent_own.update(own)
-        sents.append(_Sentence(sent.strip(), fold(sent), sent_own, has_reason(sent)))
-    _mark_lists(clauses)
-    return sents, clauses
-
-
-def _substantive(own: list[str]) -> bool:
-    """Own words, or a formula (three symbols or more, of two kinds at least): a `/` or `+` between terms says
-    nothing, however often it comes."""
-    symbols = [t.split("@")[0] for t in own if "@" in t]
-    words = [t for t in own if "@" not in t and not t.isdigit()]
-    return bool(words) or (len(symbols) >= 3 and len(set(symbols)) >= 2)
-
-
-def _mark_lists(clauses: list[_Clause]) -> None:
-    """Terms listed, whatever the separator: three or more bare clauses in a row (nothing but terms and glue), a
-    sentence of nothing but terms, or one clause that names three or more points with little else. Their mentions
-    name points; they state none."""
-    run: list[_Clause] = []
-    for c in [*clauses, None]:
-        if c is not None and not c.mentions and not c.own:
-            continue  # filler between terms ("这个很关键") does not break a list
-        if c is not None and c.bare:
-            run.append(c)
-            continue
-        if len(run) >= 3:
-            for r in run:
-                r.in_list = True
-        run = []
-    frames: dict[tuple[str, ...], list[_Clause]] = {}
-    for c in clauses:
-        if c.mentions and c.frame:
-            frames.setdefault(c.frame, []).append(c)
-    for same in frames.values():
-        if len(same) >= 3:  # one frame around different terms ("- 这里会用到 X 来处理") is a list
-            for c in same:
-                c.in_list = True
-    said = {c.sentence for c in clauses if c.substantive}
-    for c in clauses:
-        if c.points >= 3 and c.share < 1.5:
-            c.in_list = True
-        if c.bare and c.sentence not in said:
-            c.in_list = True  # a sentence of bare terms ("双向对齐。") states nothing
-
-
-def _explains(p: _Point, s: _Sentence) -> bool:
+def _explains(p: _Point, s: Sentence) -> bool:
     """The sentence gives the point's reason or mechanism, not just a word about it."""
     if any((rx := alias_regex(w)) is not None and rx.search(s.folded) for w in p.point.explain):
         return True
@@ -243,7 +116,7 @@ def _explains(p: _Point, s: _Sentence) -> bool:
 
 
 def _point_credit(
-    i: int, p: _Point, sents: list[_Sentence], clauses: list[_Clause], own_all: set[str]
+    i: int, p: _Point, sents: list[Sentence], clauses: list[Clause], own_all: set[str]
 ) -> tuple[float, str, str]:
     """(credit, evidence, state) with state one of explained | stated | named | denied | other_words | missing."""
     if p.point.tokens:  # a reference-answer point: the share of its content words the answer uses
@@ -319,7 +192,7 @@ def _vocabulary(rubric: Rubric, echo: set[str]) -> set[str]:
     return {t for t in content_tokens(" ".join(texts)) if t not in GLUE} - echo
 
 
-def _mostly_off_subject(clauses: list[_Clause], vocab: set[str]) -> bool:
+def _mostly_off_subject(clauses: list[Clause], vocab: set[str]) -> bool:
     """Most statements about the terms use none of the subject's words: talk around terms ("线性投影的作用是把词向量
     压缩成整数编号方便查表"), or padding. Only said of answers with three such statements or more, on a rubric
     rich enough in words to tell."""
@@ -330,39 +203,13 @@ def _mostly_off_subject(clauses: list[_Clause], vocab: set[str]) -> bool:
     return off >= OFF_SUBJECT_SHARE * len(stating)
 
 
-def _topical_weight(clauses: list[_Clause], vocab: set[str]) -> int:
+def _topical_weight(clauses: list[Clause], vocab: set[str]) -> int:
     """How much the answer says on the subject: own words of clauses that name a point or use the rubric's
     words. Generic padding ("具体情况具体分析") says nothing on it."""
     return sum(own_weight(c.own) for c in clauses if c.mentions or set(c.own) & vocab)
 
 
-def _is_list(text: str, clauses: list[_Clause], echo: set[str]) -> bool:
-    """Terms without a statement: listed or run together, or several words with no function word at all."""
-    if not text.strip():
-        return False
-    bare_words = visible_length(text) >= 8 and function_word_ratio(text) == 0
-    return bare_words or looks_like_keyword_list(text) or _runs_of_terms(clauses, echo)
-
-
-def _runs_of_terms(clauses: list[_Clause], echo: set[str]) -> bool:
-    """Terms one after another with nothing said between them — run together, glued with 的/和/因为…所以, or
-    separated by spaces, slashes or 、 — whatever the separator: most gaps between mentions are empty."""
-    gaps = empty = 0
-    for c in clauses:
-        ms = c.mentions
-        for a, b in zip(ms, ms[1:], strict=False):
-            gaps += 1
-            empty += not own_tokens(c.folded[a.end : b.start], echo)
-    between = [c for c in clauses if c.mentions]
-    for a, b in zip(between, between[1:], strict=False):  # across clause breaks too: `点积，softmax，方差`
-        gaps += 1
-        tail = own_tokens(a.folded[a.mentions[-1].end :], echo)
-        head = own_tokens(b.folded[: b.mentions[0].start], echo)
-        empty += not tail and not head
-    return gaps >= 3 and empty / gaps >= 0.7
-
-
-def _denied_strongly(i: int, clauses: list[_Clause]) -> bool:
+def _denied_strongly(i: int, clauses: list[Clause]) -> bool:
     return any(m.point == i and m.negated == "strong" for c in clauses for m in c.mentions)
 
 
@@ -431,7 +278,9 @@ def grade_offline(
     text = "\n".join(cleaned)
     echo = set(content_tokens(f"{question_text} {hint}"))
     points, vocab = _prepared(rubric, echo)
-    sents, clauses = _read(text, points, echo)
+    sents, clauses = read_answer(
+        text, [p.point.aliases for p in points], [p.point.explain for p in points], echo
+    )
     own_all = {t for s in sents for t in s.own}
     said = {t for c in clauses if not c.in_list for t in content_tokens(c.folded) if t not in GLUE}
 
@@ -499,7 +348,7 @@ def grade_offline(
 
     # Caps: what the answer can be worth at most, whatever its terms. Each names its reason.
     limits: list[tuple[float, str]] = []
-    if _is_list(text, clauses, echo) and not _is_list(rubric.reference_answer, [], set()):
+    if is_list(text, clauses, echo) and not is_list(rubric.reference_answer, [], set()):
         flags.append("keyword_list")
         limits.append((KEYWORD_LIST_CAP, "the answer lists terms without saying anything about them"))
     topical = _topical_weight(clauses, vocab)
