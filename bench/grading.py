@@ -61,6 +61,7 @@ def grade_request(q, rubric, text: str, home: Path) -> tuple[list[dict], dict]:
 
 def bench_overhead(server: Server, n: int, warmup: int) -> dict:
     from interviewer.content.rubric import rubric_for
+    from interviewer.grading.litellm_chat import LiteLLMModel
     from interviewer.grading.llm import LLMGrader
     from interviewer.grading.models import Answer
 
@@ -69,7 +70,7 @@ def bench_overhead(server: Server, n: int, warmup: int) -> dict:
     qs = seed_questions()
     items = [(q, rubric_for(q, home)) for q in qs]
     text = answer_300()
-    grader = LLMGrader(model=MODEL, api_base=server.url, api_key=None, timeout=30, home=home)
+    grader = LLMGrader(LiteLLMModel(MODEL, server.url, None, 30), home=home)
 
     def grade(i: int):
         q, rubric = items[i % len(items)]

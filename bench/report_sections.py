@@ -83,7 +83,7 @@ def overhead_section(res: dict) -> list[str]:
     ov = res["overhead"]
     L = [
         "## Grading overhead (LLM grader, in-process)\n",
-        f"`LLMGrader(model='{MODEL}', api_base=<local server>).grade(...)` {ov['n']} times after {ov['warmup']} "
+        f"`LLMGrader(LiteLLMModel('{MODEL}', <local server>)).grade(...)` {ov['n']} times after {ov['warmup']} "
         "warm-up grades (the first grade, which imports litellm, took "
         f"{ov['first_grade_s']:.2f} s), cycling through the 50 seed questions with their curated rubrics and a "
         "300-character answer; the server answers at 0 latency from its own process. The server's handling "

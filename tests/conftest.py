@@ -159,13 +159,13 @@ def q21(seed_questions):
 ANSWER_21 = "先算 QK^T，再除以 √d_k，softmax 后乘 V。缩放避免 softmax 饱和。"
 
 
-def llm_grader(server, retries: int = 2, **kw):
-    """An LLM grader on the local OpenAI-protocol server, with short timeouts and backoff."""
+def llm_grader(server, retries: int = 2, api_key=None, structured="auto", timeout=5.0, **kw):
+    """An LLM grader through litellm on the local OpenAI-protocol server, with short timeouts and backoff."""
+    from interviewer.grading.litellm_chat import LiteLLMModel
     from interviewer.grading.llm import LLMGrader
 
-    return LLMGrader(
-        "openai/fake-model", api_base=server.base_url, timeout=5, backoff=0.01, retries=retries, **kw
-    )
+    chat = LiteLLMModel("openai/fake-model", server.base_url, api_key, timeout, structured)
+    return LLMGrader(chat, backoff=0.01, retries=retries, **kw)
 
 
 def varying_replies(scores: list[float], **fields):

@@ -7,7 +7,6 @@ from conftest import ANSWER_21, criterion_ids, grade_reply, llm_grader, varying_
 from openai_server import Drop, Hang, Raw, Reply, Status
 
 from interviewer.content.rubric import rubric_for
-from interviewer.grading.llm import LLMGrader
 from interviewer.grading.models import Answer
 
 ANSWER = ANSWER_21
@@ -84,7 +83,7 @@ def test_transient_faults_are_retried_then_graded(llm_server, q21, fault):
 
 def test_timeout_is_retried(llm_server, q21):
     llm_server.script(Hang(3))
-    g = LLMGrader("openai/fake-model", api_base=llm_server.base_url, timeout=0.5, retries=1, backoff=0.01)
+    g = llm_grader(llm_server, timeout=0.5, retries=1)
     assert run(g, q21).status == "graded"
 
 

@@ -20,7 +20,7 @@ def reply(**kw):
 
 def grader(*replies, **kw):
     fake = FakeModel(*replies)
-    return LLMGrader("", chat=fake, backoff=0.0, **kw), fake
+    return LLMGrader(fake, backoff=0.0, **kw), fake
 
 
 def test_the_score_is_computed_from_the_verdicts_and_the_model_is_called_once(q21):

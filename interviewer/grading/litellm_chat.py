@@ -10,6 +10,7 @@ import re
 import threading
 from typing import Any
 
+from interviewer.errors import InputError
 from interviewer.grading.chat import CallError, Completion
 
 _import_lock = threading.Lock()
@@ -136,6 +137,8 @@ class LiteLLMModel:
         timeout: float = 60.0,
         structured: str = "auto",
     ):
+        if not model:
+            raise InputError("no model set for the LLM grader; use --model M or set INTERVIEWER_MODEL")
         self.name = model
         self.model = model
         self.api_base = api_base

@@ -17,7 +17,6 @@ from typing import Any
 
 from interviewer.content.bank import Question
 from interviewer.content.rubric import Rubric
-from interviewer.errors import InputError
 from interviewer.grading.chat import ERROR_POLICY, CallError, ChatModel
 from interviewer.grading.keys import known_secrets, redact
 from interviewer.grading.models import (
@@ -42,23 +41,15 @@ class LLMGrader:
 
     def __init__(
         self,
-        model: str,
-        api_base: str | None = None,
-        api_key: str | None = None,
-        timeout: float = 60.0,
+        chat: ChatModel,
         retries: int = 3,
         samples: int = 1,
         home: Path | None = None,
         backoff: float = 0.5,
-        structured: str = "auto",
-        chat: ChatModel | None = None,
     ):
-        """A grader on `chat`, or by default on litellm's `model` (with `api_base`, `api_key`, `timeout`)."""
-        if not model and chat is None:
-            raise InputError("no model set for the LLM grader; use --model M or set INTERVIEWER_MODEL")
-        self.chat: ChatModel = chat or _litellm_model(model, api_base, api_key, timeout, structured)
-        self.model = model or self.chat.name
-        self.api_key = api_key
+        """A grader on one chat model (`litellm_chat.LiteLLMModel` for every provider, `chat.FakeModel` in tests)."""
+        self.chat = chat
+        self.model = chat.name
         self.retries = max(0, retries)
         self.samples = max(1, samples)
         self.home = home
@@ -88,7 +79,8 @@ class LLMGrader:
         )
         messages = prompt.messages
         schema = response_schema(rubric)
-        secrets = known_secrets(self.api_key)  # masked in whatever is kept: a gateway may echo the key
+        # masked in whatever is kept: a gateway may echo the key
+        secrets = known_secrets(getattr(self.chat, "api_key", None))
         tokens = {"prompt": 0, "completion": 0, "cost": 0.0}
         last: dict[str, Any] = {"reply": None, "mode": None}  # the latest attempt's reply is the one kept
 
@@ -152,23 +144,12 @@ class LLMGrader:
         return grades[0] if len(grades) == 1 else median_grade(grades)
 
 
-def _litellm_model(model, api_base, api_key, timeout, structured) -> ChatModel:
+def make(settings, samples: int = 1) -> LLMGrader:
+    """The registry's factory for `--grader llm`: the settings' model through litellm."""
     from interviewer.grading.litellm_chat import LiteLLMModel  # litellm itself loads on the first call
 
-    return LiteLLMModel(model, api_base=api_base, api_key=api_key, timeout=timeout, structured=structured)
-
-
-def make(settings, samples: int = 1) -> LLMGrader:
-    """The registry's factory for `--grader llm`."""
-    return LLMGrader(
-        model=settings.model,
-        api_base=settings.api_base,
-        api_key=settings.api_key,
-        timeout=settings.timeout,
-        retries=settings.retries,
-        samples=samples,
-        home=settings.home,
-    )
+    chat = LiteLLMModel(settings.model, settings.api_base, settings.api_key, settings.timeout)
+    return LLMGrader(chat, retries=settings.retries, samples=samples, home=settings.home)
 
 
 def median_grade(grades: list[Grade]) -> Grade:
