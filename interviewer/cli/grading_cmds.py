@@ -106,28 +106,14 @@ def calibrate(
 ):
     """Measure a grader against human scores (Spearman, Pearson, QWK, MAE, bias, agreement, length bias). Example:
     interviewer calibrate tests/data/calibration.jsonl --grader llm --model openai/gpt-4o-mini"""
-    from interviewer.content.textnorm import visible_length
     from interviewer.core import load_questions
-    from interviewer.grading.batch import grade_batch, read_calibration
+    from interviewer.grading.batch import read_calibration
     from interviewer.grading.graders import make_grader
-    from interviewer.results.calibration import Example, report
+    from interviewer.results.calibration import calibrate as measure
 
     settings = _grading_settings(model, api_base, grader, lang=lang)
     examples = read_calibration(file, load_questions(settings, bank), settings.home)
-    results = list(
-        grade_batch([item for item, _, _ in examples], make_grader(settings, samples=samples), concurrency)
-    )
-    rows = [
-        Example(
-            human=human,
-            grader=g["score"] if g["status"] == "graded" else None,
-            length=visible_length(item.answer),
-            label=f"{item.question_id}: {' '.join(item.answer.split())[:60]}",
-            level=level,
-        )
-        for (item, human, level), g in zip(examples, results, strict=True)
-    ]
-    rep = report(rows, worst) | {
+    rep = measure(examples, make_grader(settings, samples=samples), concurrency, worst) | {
         "grader": settings.grader_kind,
         "model": settings.model if settings.grader_kind == "llm" else None,
     }

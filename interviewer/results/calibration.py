@@ -6,6 +6,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from interviewer.content.textnorm import visible_length
+from interviewer.grading.batch import grade_batch
+
 MIDDLE_BAND = (3.0, 7.0)
 
 
@@ -150,3 +153,19 @@ def report(examples: list[Example], worst: int = 10) -> dict[str, Any]:
             for e in worst_items
         ],
     }
+
+
+def calibrate(examples, grader, concurrency: int = 8, worst: int = 10) -> dict[str, Any]:
+    """Grade graded examples (`grading.batch.read_calibration`) with `grader` and measure it against the people."""
+    results = grade_batch([item for item, _, _ in examples], grader, concurrency)
+    rows = [
+        Example(
+            human=human,
+            grader=g["score"] if g["status"] == "graded" else None,
+            length=visible_length(item.answer),
+            label=f"{item.question_id}: {' '.join(item.answer.split())[:60]}",
+            level=level,
+        )
+        for (item, human, level), g in zip(examples, results, strict=True)
+    ]
+    return report(rows, worst)
