@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import secrets
@@ -17,6 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from interviewer.errors import NotFoundError, StoreError
+
+try:
+    import fcntl  # POSIX; elsewhere a session is not locked between processes
+except ImportError:  # pragma: no cover
+    fcntl = None
 
 
 def now() -> str:
@@ -241,14 +245,17 @@ class Store:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
+                os.lseek(fd, 0, os.SEEK_SET)
+                holder = os.read(fd, 32).decode(errors="replace").strip() or "another process"
                 raise StoreError(
                     f"session {sid} is in use by process {holder}; wait for it to finish, or stop that process"
                 ) from None
             os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, str(os.getpid()).encode())
             yield
         finally:
             os.close(fd)  # releases the lock
