@@ -141,6 +141,12 @@ def make_private_dir(folder: Path) -> None:
         ) from None
     if not folder.is_dir():
         raise StoreError(f"{folder}: the data home is not a folder; set INTERVIEWER_HOME to a folder")
+    if os.name == "posix" and (folder / "interviewer.db").exists():
+        with contextlib.suppress(
+            OSError
+        ):  # a home made before homes were private, or by a loose umask: tighten it
+            if stat.S_IMODE(folder.stat().st_mode) & 0o077:
+                folder.chmod(0o700)
 
 
 def make_private_file(path: Path) -> None:

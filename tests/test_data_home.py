@@ -96,6 +96,13 @@ def test_the_home_and_everything_in_it_are_private_whatever_the_umask(cli, home,
     assert mode(out) == 0o600
 
 
+def test_an_existing_home_left_open_is_made_private_on_its_next_use(cli, home):
+    (home / "interviewer.db").touch()
+    home.chmod(0o755)
+    assert cli("sessions").exit_code == 0
+    assert mode(home) == 0o700 and mode(home / "interviewer.db") == 0o600
+
+
 def test_a_config_others_can_write_is_refused(cli, home):
     cfg = home / "config.toml"
     cfg.write_text('api_base = "http://127.0.0.1:9/v1"\n')
