@@ -136,14 +136,17 @@ def build_prompt(
         context["with_partial"] = False
         user = template.render(context)
         reference = sentences(rubric.reference_answer)
-        while estimate_tokens(system + user) > budget and len(reference) > 2:
-            reference = reference[:-1]  # then the reference answer's last sentences
+        while (excess := estimate_tokens(system + user) - budget) > 0 and len(reference) > 2:
+            while excess > 0 and len(reference) > 2:  # then the reference answer's last sentences
+                excess -= estimate_tokens(reference.pop())
             context["reference_answer"] = "".join(reference) + "…"
-            user = template.render(context)
+            user = template.render(context)  # one render per round, not one per sentence
         mistakes = list(rubric.mistakes)
-        while estimate_tokens(system + user) > budget and len(mistakes) > MIN_MISTAKES:
-            mistakes = mistakes[:-1]  # then the rubric's last-listed wrong claims
-            user = template.render(context | {"mistakes": mistakes})
+        while (excess := estimate_tokens(system + user) - budget) > 0 and len(mistakes) > MIN_MISTAKES:
+            while excess > 0 and len(mistakes) > MIN_MISTAKES:  # then the rubric's last-listed wrong claims
+                excess -= estimate_tokens(mistakes.pop().text)
+            context["mistakes"] = mistakes
+            user = template.render(context)
     return Prompt(system=system, user=user, version=prompt_version(home))
 
 
