@@ -136,48 +136,6 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in SENTENCE_SPLIT.split(text) if s and s.strip()]
 
 
-@lru_cache(maxsize=4096)
-def _alias_pattern(alias: str) -> re.Pattern | None:
-    """Short ASCII aliases (`kv`, `r`, `gpu`) must stand as words; longer ones match inside compact text."""
-    a = fold(alias)
-    if re.fullmatch(r"[a-z0-9]{1,4}", a):
-        return re.compile(rf"(?<![a-z0-9]){re.escape(a)}(?![a-z0-9])")
-    return None
-
-
-ASCII_WORD = re.compile(r"[a-z]+")
-
-
-def stem_compact(text: str) -> str:
-    """Compact text with English words stemmed: `waiting for the batches` → `waitforthebatch`."""
-    return COMPACT_DROP.sub("", ASCII_WORD.sub(lambda m: stem(m.group(0)), fold(text)))
-
-
-@lru_cache(maxsize=8192)
-def _alias_forms(alias: str) -> tuple[str, str]:
-    return compact(alias), stem_compact(alias)
-
-
-def contains_alias(folded: str, compacted: str, alias: str, stemmed: str | None = None) -> bool:
-    """Short ASCII aliases match as words; others inside the compact text, or its stemmed form when given."""
-    pattern = _alias_pattern(alias)
-    if pattern is not None:
-        return pattern.search(folded) is not None
-    a, a_stem = _alias_forms(alias)
-    if len(a) < 2:  # symbols carry the alias (`*V`, `)V`): match it literally, spaces aside
-        literal = fold(alias).replace(" ", "")
-        return len(literal) >= 2 and literal in folded.replace(" ", "")
-    return a in compacted or (stemmed is not None and a_stem in stemmed)
-
-
-def find_alias(text: str, aliases: list[str]) -> str | None:
-    folded, compacted = fold(text), compact(text)
-    for alias in aliases:
-        if contains_alias(folded, compacted, alias):
-            return alias
-    return None
-
-
 _stemmers = threading.local()
 
 
