@@ -42,8 +42,9 @@ def load_questions(settings: Settings, paths: list[Path] | None = None) -> Quest
     return QuestionSet(load_banks(paths, lang, settings.home))
 
 
-def open_store(settings: Settings) -> Store:
-    return Store(settings.db_path)
+def open_store(settings: Settings, write: bool = True) -> Store:
+    """The data home's store; a command that only reads (`write=False`) also works on a read-only home."""
+    return Store(settings.db_path) if write else Store.for_reading(settings.db_path)
 
 
 def check_llm_settings(settings: Settings) -> None:

@@ -11,7 +11,7 @@ from interviewer.grading.models import CriterionResult, Grade, GraderInfo
 from interviewer.practice.engine import apply_hint_penalty
 from interviewer.practice.follow_ups import next_follow_up
 from interviewer.practice.review import next_card, rating_for, select_smart
-from interviewer.store import Store
+from interviewer.store import MIGRATIONS, Store
 
 
 def q(i, freq="high"):
@@ -136,7 +136,7 @@ def test_regrade_with_another_grader_keeps_every_grade(cli, tmp_path, home, llm_
 def test_migration_from_the_first_schema_keeps_data(tmp_path):
     path = tmp_path / "old.db"
     db = sqlite3.connect(path)
-    from interviewer.store import _m001_initial
+    from interviewer.store.schema import _m001_initial
 
     _m001_initial(db)
     db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
@@ -158,7 +158,7 @@ def test_migration_from_the_first_schema_keeps_data(tmp_path):
     assert [x["answer"] for x in store.turns("s1")] == ["retry"]
     assert [x["answer"] for x in store.turns("s1", all_attempts=True)] == ["old answer", "retry"]
     names = [n for (n,) in store.db.execute("SELECT name FROM migrations ORDER BY name")]
-    assert names == ["001_initial", "002_attempts_follow_ups_reviews"]
+    assert names == [name for name, _ in MIGRATIONS]
     Store(path)  # opening again applies nothing twice
 
 

@@ -178,3 +178,25 @@ def test_progress_commands_never_import_litellm(cli, tmp_path, home):
         r, heavy = run_probe(*args, home=home)
         assert r.returncode == 0, r.stderr
         assert heavy == "", args
+
+
+def test_a_long_history_lists_the_latest_sessions_and_says_how_many_it_left_out(tmp_path):
+    from interviewer.results.export import render_report
+    from interviewer.results.progress import report
+    from interviewer.store import Store
+
+    store = Store(tmp_path / "interviewer.db")
+    try:
+        ids = []
+        for i in range(3):
+            sid = store.create_session("practice", {"grader_kind": "offline"}, ["b:1.1"])
+            turn = store.add_turn(sid, 0, "b:1.1", {"id": "1.1", "section": "S", "text": "q"}, "a")
+            store.add_grade(turn, {"status": "graded", "score": float(i + 4), "criteria": []})
+            ids.append(sid)
+        data = report(store.progress_facts(), store.session_records(last=2))
+    finally:
+        store.close()
+    assert [s["id"] for s in data["session_list"]] == ids[1:]  # the latest two, oldest first
+    assert [s["score"] for s in data["session_list"]] == [5.0, 6.0]
+    assert (data["sessions"], data["sessions_not_listed"], data["average"]) == (3, 1, 5.0)
+    assert "The latest 2 of 3; 1 earlier sessions are counted above" in render_report(data)

@@ -269,30 +269,76 @@ def test_history_of_an_unanswered_or_unknown_question(cli):
     assert r.exit_code == 2 and "99.9" in r.stderr
 
 
-# ---------------------------------------------------------------- the pure functions
+# ---------------------------------------------------------------- the store's grouped facts
 
 
-def attempt(ref, score, criteria=(), status="graded"):
-    return {
-        "question_ref": ref, "question": {"id": ref.split(":")[1], "section": "S", "text": ref},
-        "answered_at": "2026-01-01T00:00:00+00:00", "session_id": "s",
-        "grade": {"status": status, "score": score, "criteria": list(criteria)},
-    }  # fmt: skip
+def answer_in(store, sid, idx, ref, score, criteria=(), status="graded", attempt=1):
+    q = {"id": ref.split(":")[1], "section": "S", "text": ref, "difficulty": "medium"}
+    turn = store.add_turn(sid, idx, ref, q, "an answer", attempt=attempt)
+    store.add_grade(turn, {"status": status, "score": score, "criteria": list(criteria)})
 
 
-def test_weakest_criteria_scale_each_score_by_its_maximum():
-    a = attempt("b:1", 5.0, [{"name": "x", "score": 2.0, "max_score": 4.0}, {"name": "y", "score": 9.0, "max_score": 10}])  # fmt: skip
-    b = attempt("b:2", 1.0, [{"name": "x", "score": 10.0, "max_score": 10.0}])
-    skipped = attempt("b:3", None, [{"name": "y", "score": 0.0, "max_score": 10.0}], status="ungraded")
-    assert weakest_criteria([a, b, skipped]) == [
+@pytest.fixture
+def store(tmp_path):
+    from interviewer.store import Store
+
+    s = Store(tmp_path / "interviewer.db")
+    yield s
+    s.close()
+
+
+def test_weakest_criteria_scale_each_score_by_its_maximum(store):
+    sid = store.create_session("practice", {}, [])
+    answer_in(store, sid, 0, "b:1", 5.0, [{"name": "x", "score": 2.0, "max_score": 4.0}, {"name": "y", "score": 9.0, "max_score": 10}])  # fmt: skip
+    answer_in(store, sid, 1, "b:2", 1.0, [{"name": "x", "score": 10.0, "max_score": 10.0}])
+    answer_in(store, sid, 2, "b:3", None, [{"name": "y", "score": 0.0, "max_score": 10.0}], status="ungraded")
+    assert weakest_criteria(store.progress_facts().criteria) == [
         {"name": "x", "average": 7.5, "count": 2},
         {"name": "y", "average": 9.0, "count": 1},
     ]
 
 
-def test_to_review_skips_an_ungraded_retry_and_keeps_the_last_graded_score():
-    rows = to_review([attempt("b:1", 2.0), attempt("b:1", 8.0), attempt("b:1", None, status="ungraded")])
+def test_a_regrade_replaces_the_criteria_that_count(store):
+    sid = store.create_session("practice", {}, [])
+    answer_in(store, sid, 0, "b:1", 2.0, [{"name": "x", "score": 2.0, "max_score": 10.0}])
+    (turn,) = store.turns(sid)
+    store.add_grade(turn["id"], {"status": "graded", "score": 8.0, "criteria": [{"name": "x", "score": 8.0, "max_score": 10.0}]})  # fmt: skip
+    facts = store.progress_facts()
+    assert weakest_criteria(facts.criteria) == [{"name": "x", "average": 8.0, "count": 1}]
+    assert [(q.ref, q.tally.average) for q in facts.questions] == [("b:1", 8.0)]
+
+
+def test_to_review_skips_an_ungraded_retry_and_keeps_the_last_graded_score(store):
+    for score, status in ((2.0, "graded"), (8.0, "graded"), (None, "ungraded")):
+        answer_in(store, store.create_session("practice", {}, []), 0, "b:1", score, status=status)
+    rows = to_review(store.progress_facts().latest)
     assert [(r["ref"], r["score"], r["attempts"]) for r in rows] == [("b:1", 8.0, 3)]
+
+
+def test_only_a_sessions_last_try_counts_and_an_older_database_learns_which_it_is(store, tmp_path):
+    sid = store.create_session("practice", {}, [])
+    answer_in(store, sid, 0, "b:1", 2.0, [{"name": "x", "score": 2.0, "max_score": 10.0}])
+    answer_in(store, sid, 0, "b:1", 6.0, [{"name": "x", "score": 6.0, "max_score": 10.0}], attempt=2)
+    facts = store.progress_facts()
+    assert [(q.tally.answers, q.tally.average) for q in facts.questions] == [(1, 6.0)]
+    assert weakest_criteria(facts.criteria) == [{"name": "x", "average": 6.0, "count": 1}]
+    with sqlite3.connect(tmp_path / "interviewer.db") as c:  # as a database written before turns knew it
+        c.execute("DELETE FROM migrations WHERE name = '003_progress_facts'")
+        c.execute("DROP TABLE criterion_scores")
+        for index in ("turns_session", "turns_progress", "sessions_started"):
+            c.execute(f"DROP INDEX {index}")
+        for col in ("final", "grade_id", "score", "qid", "section", "difficulty"):
+            c.execute(f"ALTER TABLE turns DROP COLUMN {col}")
+    from interviewer.store import Store
+
+    again = Store(tmp_path / "interviewer.db")
+    try:
+        facts = again.progress_facts()
+        assert [(q.tally.answers, q.tally.average, q.section) for q in facts.questions] == [(1, 6.0, "S")]
+        assert weakest_criteria(facts.criteria) == [{"name": "x", "average": 6.0, "count": 1}]
+        assert [r["attempts"] for r in to_review(facts.latest)] == [2]
+    finally:
+        again.close()
 
 
 def test_parse_since_accepts_dates_datetimes_and_days_ago():

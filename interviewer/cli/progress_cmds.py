@@ -43,9 +43,8 @@ def stats(
 
     _choice(by, TREND_BY, "--by")
     cutoff = parse_since(since)
-    store = open_store(_settings())
-    rows, attempts = store.progress_sessions(cutoff), store.attempts(cutoff)
-    st = compute_stats(rows, attempts, since=cutoff, by=by, top=top)
+    store = open_store(_settings(), write=False)
+    st = compute_stats(store.progress_facts(cutoff, by), since=cutoff, by=by, top=top)
     if as_json:
         _print_json(st)
         return
@@ -68,7 +67,7 @@ def history(
     from interviewer.results.progress import resolve_ref
 
     settings = _settings(lang=lang)
-    store = open_store(settings)
+    store = open_store(settings, write=False)
     ref = resolve_ref(store.question_refs(), question_id)
     question = None
     if ref is None:  # never answered: say so if the question exists, else the usual "no question" error
@@ -95,12 +94,12 @@ def report_cmd(
     Example: interviewer report --since 2026-03-01 -o progress.html"""
     from interviewer.core import open_store
     from interviewer.results.export import render_report
-    from interviewer.results.progress import TREND_BY, parse_since
+    from interviewer.results.progress import REPORT_SESSIONS, TREND_BY, parse_since
     from interviewer.results.progress import report as report_data
 
     _choice(by, TREND_BY, "--by")
     cutoff = parse_since(since)
-    store = open_store(_settings())
-    rows, attempts = store.progress_sessions(cutoff), store.attempts(cutoff)
-    data = report_data(rows, attempts, since=cutoff, since_label=since, by=by, top=top)
+    store = open_store(_settings(), write=False)
+    facts, listed = store.progress_facts(cutoff, by), store.session_records(cutoff, last=REPORT_SESSIONS)
+    data = report_data(facts, listed, since=cutoff, since_label=since, by=by, top=top)
     _write_output(render_report(data), output)

@@ -97,8 +97,11 @@ def render(session: dict[str, Any], fmt: str) -> str:
 def render_report(report: dict[str, Any]) -> str:
     """The progress report (see progress.stats) as one self-contained HTML page."""
     from interviewer.results.charts import hbars, vbars
+    from interviewer.results.progress import REPORT_TREND_POINTS
 
-    trend = vbars([(p["date"][5:], p["label"], p["average"]) for p in report["trend"]])
+    shown = report["trend"][-REPORT_TREND_POINTS:]
+    report = report | {"trend_not_shown": len(report["trend"]) - len(shown)}
+    trend = vbars([(p["date"][5:], p["label"], p["average"]) for p in shown])
     sections = hbars([(r["section"], r["average"]) for r in report["by_section"]])
     return (
         _env(True).get_template("report.html.j2").render(r=report, trend_chart=trend, section_chart=sections)

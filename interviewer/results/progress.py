@@ -1,8 +1,9 @@
-"""Progress across sessions: aggregation over the store's session and attempt records (data in, data out).
+"""Progress across sessions, from the store's grouped records (data in, data out): the figures of `stats`,
+`report` and `history`.
 
-An "attempt" is one answered turn with its latest grade. When a question is retried within a session, only the
-session's last try (`final`) counts towards answers and averages, as in the session's own summary; the
-questions to review and a question's history see every try. Ungraded answers are counted, never averaged as 0.
+The store groups in SQL (see `interviewer.store.progress` for the counting rule: a session's last try at a
+question counts, ungraded answers are counted and never averaged as 0), so what arrives here is one record per
+question, trend point, criterion and listed session, however long the history.
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from typing import Any
 
 from interviewer.errors import InputError
 from interviewer.grading.models import MAX_SCORE
-from interviewer.results.summary import summarize
+from interviewer.store.progress import (
+    CriterionTally,
+    LatestGrade,
+    ProgressFacts,
+    QuestionTally,
+    SessionRecord,
+    Tally,
+    TrendPoint,
+)
 
 TREND_BY = ("session", "day")
 DIFFICULTY_ORDER = ("easy", "medium", "hard")
@@ -55,146 +64,105 @@ def is_graded(attempt: dict[str, Any]) -> bool:
     return bool(g) and g.get("status") == "graded" and g.get("score") is not None
 
 
-def finals(attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The last try at each question of a session (earlier retries left out)."""
-    return [a for a in attempts if a.get("final", True)]
-
-
-def mean1(values: Iterable[float]) -> float | None:
-    xs = list(values)
-    return round(sum(xs) / len(xs), 1) if xs else None
-
-
 def id_key(qid: str) -> tuple:
     """Sort `2.10` after `2.9`; non-numeric ids after numeric ones."""
     return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in re.split(r"[.:]", qid))
 
 
-def _group(attempts: list[dict[str, Any]], key) -> dict[Any, dict[str, Any]]:
-    groups: dict[Any, dict[str, Any]] = {}
-    for a in attempts:
-        g = groups.setdefault(key(a), {"answers": 0, "graded": 0, "_scores": []})
-        g["answers"] += 1
-        if is_graded(a):
-            g["graded"] += 1
-            g["_scores"].append(a["grade"]["score"])
-    for g in groups.values():
-        g["average"] = mean1(g.pop("_scores"))
+def _row(tally: Tally) -> dict[str, Any]:
+    return {"answers": tally.answers, "graded": tally.graded, "average": tally.average}
+
+
+def _sum_by(questions: list[QuestionTally], key) -> dict[Any, Tally]:
+    groups: dict[Any, Tally] = {}
+    for q in questions:
+        groups[key(q)] = groups.get(key(q), Tally()) + q.tally
     return groups
 
 
-def by_section(attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def by_section(questions: list[QuestionTally]) -> list[dict[str, Any]]:
     """Per section, in bank order (the section's smallest question id)."""
-    groups = _group(attempts, lambda a: a["question"].get("section") or "-")
-    first = {}
-    for a in attempts:
-        s = a["question"].get("section") or "-"
-        k = id_key(a["question"].get("id") or "")
+    groups = _sum_by(questions, lambda q: q.section or "-")
+    first: dict[str, tuple] = {}
+    for q in questions:
+        s, k = q.section or "-", id_key(q.qid or "")
         first[s] = min(first.get(s, k), k)
-    return [{"section": s} | groups[s] for s in sorted(groups, key=lambda s: (first[s], s))]
+    return [{"section": s} | _row(groups[s]) for s in sorted(groups, key=lambda s: (first[s], s))]
 
 
-def by_difficulty(attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    groups = _group(attempts, lambda a: a["question"].get("difficulty"))
+def by_difficulty(questions: list[QuestionTally]) -> list[dict[str, Any]]:
+    groups = _sum_by(questions, lambda q: q.difficulty)
 
     def order(d):
         return (d is None, DIFFICULTY_ORDER.index(d) if d in DIFFICULTY_ORDER else 99, d or "")
 
-    return [{"difficulty": d} | groups[d] for d in sorted(groups, key=order)]
+    return [{"difficulty": d} | _row(groups[d]) for d in sorted(groups, key=order)]
 
 
-def trend(
-    attempts: list[dict[str, Any]], by: str = "session", tz: tzinfo | None = None
-) -> list[dict[str, Any]]:
+def trend(points: list[TrendPoint], by: str = "session") -> list[dict[str, Any]]:
     """Average per session (by when it started) or per local day (by when answered), oldest first."""
-    if by not in TREND_BY:
-        raise InputError(f"--by must be one of {', '.join(TREND_BY)}, got {by!r}")
     if by == "day":
-        groups = _group(attempts, lambda a: local_day(a["answered_at"], tz))
-        return [{"label": d, "date": d} | groups[d] for d in sorted(groups)]
-    groups = _group(attempts, lambda a: (a["session_started_at"], a["session_seq"], a["session_id"]))
+        return [{"label": p.key, "date": p.key} | _row(p.tally) for p in points]
     return [
-        {"label": sid, "session_id": sid, "date": local_day(started, tz)} | groups[(started, seq, sid)]
-        for started, seq, sid in sorted(groups)
+        {"label": p.key, "session_id": p.key, "date": local_day(p.started_at)} | _row(p.tally) for p in points
     ]
 
 
-def weakest_criteria(attempts: list[dict[str, Any]], top: int | None = None) -> list[dict[str, Any]]:
+def weakest_criteria(criteria: list[CriterionTally], top: int | None = None) -> list[dict[str, Any]]:
     """Criterion names over graded answers, with their mean score on 0–10 and count, lowest first."""
-    scores: dict[str, list[float]] = {}
-    for a in attempts:
-        if not is_graded(a):
-            continue
-        for c in a["grade"].get("criteria") or []:
-            if c.get("score") is None:
-                continue
-            full = c.get("max_score") or MAX_SCORE
-            scores.setdefault(c.get("name") or c.get("id") or "-", []).append(c["score"] / full * MAX_SCORE)
-    rows = [{"name": n, "average": mean1(v), "count": len(v)} for n, v in scores.items()]
+    rows = [
+        {"name": c.name, "average": round(c.fraction_total / c.count * MAX_SCORE, 1), "count": c.count}
+        for c in criteria
+        if c.count
+    ]
     rows.sort(key=lambda r: (r["average"], -r["count"], r["name"]))
     return rows[:top] if top else rows
 
 
-def to_review(attempts: list[dict[str, Any]], top: int | None = None) -> list[dict[str, Any]]:
+def to_review(latest: list[LatestGrade], top: int | None = None) -> list[dict[str, Any]]:
     """Questions by the score of their latest graded attempt, lowest first."""
-    counts: dict[str, int] = {}
-    latest: dict[str, dict[str, Any]] = {}
-    for a in attempts:  # oldest first: a later graded attempt replaces an earlier one
-        ref = a["question_ref"]
-        counts[ref] = counts.get(ref, 0) + 1
-        if is_graded(a):
-            latest[ref] = a
     rows = [
-        {
-            "question_id": a["question"].get("id"),
-            "ref": ref,
-            "section": a["question"].get("section"),
-            "text": a["question"].get("text"),
-            "score": a["grade"]["score"],
-            "attempts": counts[ref],
-            "answered_at": a["answered_at"],
-            "session_id": a["session_id"],
-        }
-        for ref, a in latest.items()
-    ]
+        {"question_id": x.qid, "ref": x.ref, "section": x.section, "text": x.text, "score": x.score,
+         "attempts": x.attempts, "answered_at": x.answered_at, "session_id": x.session_id}
+        for x in latest
+    ]  # fmt: skip
     rows.sort(key=lambda r: (r["score"], id_key(r["ref"])))
     return rows[:top] if top else rows
 
 
 def stats(
-    sessions: list[dict[str, Any]],
-    attempts: list[dict[str, Any]],
-    *,
-    since: str | None = None,
-    by: str = "session",
-    top: int = 5,
-    tz: tzinfo | None = None,
+    facts: ProgressFacts, *, since: str | None = None, by: str = "session", top: int = 5
 ) -> dict[str, Any]:
-    final = finals(attempts)
-    graded = [a for a in final if is_graded(a)]
+    """The progress figures of `stats` (and the top of `report`) from the store's grouped facts."""
+    if by not in TREND_BY:
+        raise InputError(f"--by must be one of {', '.join(TREND_BY)}, got {by!r}")
+    overall = sum((q.tally for q in facts.questions), Tally())
     return {
         "since": since,
-        "sessions": len(sessions),
-        "answers": len(final),
-        "graded": len(graded),
-        "ungraded": len(final) - len(graded),
-        "average": mean1(a["grade"]["score"] for a in graded),
+        "sessions": facts.sessions,
+        "answers": overall.answers,
+        "graded": overall.graded,
+        "ungraded": overall.ungraded,
+        "average": overall.average,
         "max_score": MAX_SCORE,
-        "by_section": by_section(final),
-        "by_difficulty": by_difficulty(final),
+        "by_section": by_section(facts.questions),
+        "by_difficulty": by_difficulty(facts.questions),
         "trend_by": by,
-        "trend": trend(final, by, tz),
-        "weakest_criteria": weakest_criteria(final, top),
-        "to_review": to_review(attempts, top),
+        "trend": trend(facts.trend, by),
+        "weakest_criteria": weakest_criteria(facts.criteria, top),
+        "to_review": to_review(facts.latest, top),
     }
 
 
-def session_summaries(sessions: list[dict[str, Any]], attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One summary per session (oldest first), from the same arithmetic as a session's own summary."""
-    per: dict[str, list[dict[str, Any]]] = {}
-    for a in finals(attempts):
-        per.setdefault(a["session_id"], []).append(a)
-    return [s | summarize(per.get(s["id"], [])) for s in sessions]
+def session_summary(record: SessionRecord) -> dict[str, Any]:
+    """A session's line in the report, with the same fields as its own summary."""
+    return {
+        "id": record.id, "started_at": record.started_at, "finished_at": record.finished_at,
+        "status": record.status, "mode": record.mode, "planned": record.planned,
+        "grader_kind": record.grader_kind, "model": record.model,
+        "score": record.tally.average, "max_score": MAX_SCORE, "answered": record.tally.answers,
+        "graded": record.tally.graded, "ungraded": record.tally.ungraded, "by_section": record.by_section,
+    }  # fmt: skip
 
 
 # ---------------------------------------------------------------- one question's history
@@ -251,9 +219,13 @@ def history(
     }
 
 
+REPORT_SESSIONS = 100  # the report lists the latest sessions of the period, and says how many it left out
+REPORT_TREND_POINTS = 60  # and charts the latest points of the trend
+
+
 def report(
-    sessions: list[dict[str, Any]],
-    attempts: list[dict[str, Any]],
+    facts: ProgressFacts,
+    sessions: list[SessionRecord],
     *,
     since: str | None = None,
     since_label: str | None = None,
@@ -261,10 +233,11 @@ def report(
     top: int = 10,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The data of the HTML progress report: the stats, plus a summary of every session in the period."""
+    """The data of the HTML progress report: the stats, plus a summary of the latest sessions in the period."""
     generated = (now or datetime.now(UTC)).astimezone().strftime("%Y-%m-%d %H:%M")
-    return stats(sessions, attempts, since=since, by=by, top=top) | {
+    return stats(facts, since=since, by=by, top=top) | {
         "since_label": since_label or since,
         "generated_at": generated,
-        "session_list": session_summaries(sessions, attempts),
+        "session_list": [session_summary(r) for r in sessions],
+        "sessions_not_listed": max(0, facts.sessions - len(sessions)),
     }

@@ -1,4 +1,9 @@
-"""SQLite storage: ordered named migrations, sessions, turns and every grade ever given."""
+"""SQLite storage: sessions, turns, follow-ups, spaced-repetition state and every grade ever given.
+
+The store owns every query. `schema` holds the ordered migrations, `files` the private data home, and
+`progress` the aggregate queries behind `stats` and `report` (typed records, grouped in SQL, so their cost
+stays flat as history grows). Writes that belong together (a grade and the turn's pointer to it) share one
+transaction."""
 
 from __future__ import annotations
 
@@ -7,15 +12,20 @@ import json
 import os
 import secrets
 import sqlite3
-import stat
 import threading
 import time
-from collections.abc import Callable, Iterator
+import urllib.parse
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from interviewer.errors import NotFoundError, StoreError
+from interviewer.store.files import make_private_dir, make_private_file
+from interviewer.store.progress import ProgressQueries
+from interviewer.store.schema import MIGRATIONS
+
+__all__ = ["Store", "make_private_dir", "make_private_file", "now", "new_session_id", "MIGRATIONS"]
 
 try:
     import fcntl  # POSIX; elsewhere a session is not locked between processes
@@ -25,147 +35,6 @@ except ImportError:  # pragma: no cover
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _run(db: sqlite3.Connection, script: str) -> None:
-    """Statements one by one: executescript() would commit the migration's transaction half-way."""
-    for statement in script.split(";"):
-        if statement.strip():
-            db.execute(statement)
-
-
-def _m001_initial(db: sqlite3.Connection) -> None:
-    _run(
-        db,
-        """
-        CREATE TABLE IF NOT EXISTS sessions (
-            id TEXT PRIMARY KEY,
-            started_at TEXT NOT NULL,
-            finished_at TEXT,
-            status TEXT NOT NULL,              -- active | finished
-            mode TEXT NOT NULL,                -- practice | interview
-            settings_json TEXT NOT NULL,       -- public settings, never a secret
-            plan_json TEXT NOT NULL            -- the question refs, in order
-        );
-        CREATE TABLE IF NOT EXISTS turns (
-            id INTEGER PRIMARY KEY,
-            session_id TEXT NOT NULL REFERENCES sessions(id),
-            idx INTEGER NOT NULL,
-            question_ref TEXT NOT NULL,
-            question_json TEXT NOT NULL,
-            answer TEXT NOT NULL,
-            answered_at TEXT NOT NULL,
-            duration_s REAL,
-            hint_used INTEGER NOT NULL DEFAULT 0,
-            UNIQUE (session_id, idx)
-        );
-        CREATE TABLE IF NOT EXISTS grades (
-            id INTEGER PRIMARY KEY,
-            turn_id INTEGER NOT NULL REFERENCES turns(id),
-            created_at TEXT NOT NULL,
-            status TEXT NOT NULL,              -- graded | ungraded
-            score REAL,
-            grader_kind TEXT,
-            model TEXT,
-            grade_json TEXT NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS grades_turn ON grades(turn_id);
-        CREATE INDEX IF NOT EXISTS turns_question ON turns(question_ref);
-        """,
-    )
-
-
-def _m002_attempts_follow_ups_reviews(db: sqlite3.Connection) -> None:
-    """Retries of a question (attempt), follow-up questions, and spaced-repetition state per question."""
-    _run(
-        db,
-        """
-        CREATE TABLE turns_v2 (
-            id INTEGER PRIMARY KEY,
-            session_id TEXT NOT NULL REFERENCES sessions(id),
-            idx INTEGER NOT NULL,
-            attempt INTEGER NOT NULL DEFAULT 1,
-            question_ref TEXT NOT NULL,
-            question_json TEXT NOT NULL,
-            answer TEXT NOT NULL,
-            answered_at TEXT NOT NULL,
-            duration_s REAL,
-            hint_used INTEGER NOT NULL DEFAULT 0,
-            UNIQUE (session_id, idx, attempt)
-        );
-        INSERT INTO turns_v2 (id, session_id, idx, attempt, question_ref, question_json, answer, answered_at,
-                              duration_s, hint_used)
-            SELECT id, session_id, idx, 1, question_ref, question_json, answer, answered_at, duration_s, hint_used
-            FROM turns;
-        DROP TABLE turns;
-        ALTER TABLE turns_v2 RENAME TO turns;
-        CREATE INDEX IF NOT EXISTS turns_question ON turns(question_ref);
-        CREATE TABLE IF NOT EXISTS follow_ups (
-            id INTEGER PRIMARY KEY,
-            turn_id INTEGER NOT NULL REFERENCES turns(id),
-            idx INTEGER NOT NULL,
-            criterion_id TEXT,
-            question TEXT NOT NULL,
-            answer TEXT NOT NULL,
-            answered_at TEXT NOT NULL,
-            UNIQUE (turn_id, idx)
-        );
-        CREATE TABLE IF NOT EXISTS reviews (
-            question_ref TEXT PRIMARY KEY,
-            card_json TEXT NOT NULL,
-            last_score REAL,
-            reviews INTEGER NOT NULL DEFAULT 0,
-            updated_at TEXT NOT NULL
-        )
-        """,
-    )
-
-
-MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
-    ("001_initial", _m001_initial),
-    ("002_attempts_follow_ups_reviews", _m002_attempts_follow_ups_reviews),
-]
-
-
-def make_private_dir(folder: Path) -> None:
-    """The data home, created readable by its owner only (0700) whatever the umask; a clear error if it cannot be."""
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    except FileExistsError:
-        raise StoreError(
-            f"{folder}: the data home is a file, not a folder; set INTERVIEWER_HOME to a folder"
-        ) from None
-    except OSError as exc:
-        raise StoreError(
-            f"{folder}: cannot create the data home ({exc.strerror or exc}); set INTERVIEWER_HOME to a writable folder"
-        ) from None
-    if not folder.is_dir():
-        raise StoreError(f"{folder}: the data home is not a folder; set INTERVIEWER_HOME to a folder")
-    if os.name == "posix" and (folder / "interviewer.db").exists():
-        with contextlib.suppress(
-            OSError
-        ):  # a home made before homes were private, or by a loose umask: tighten it
-            if stat.S_IMODE(folder.stat().st_mode) & 0o077:
-                folder.chmod(0o700)
-
-
-def make_private_file(path: Path) -> None:
-    """A file of the data home readable by its owner only (0600), created so if it is new: transcripts and grades
-    are personal."""
-    try:
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-        if os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & 0o077:
-            path.chmod(0o600)
-    except IsADirectoryError:
-        raise StoreError(
-            f"{path} is a folder, not a database; move it aside or set INTERVIEWER_HOME"
-        ) from None
-    except PermissionError:
-        pass  # read-only, or not ours: SQLite says what it can or cannot do with it
-    except OSError as exc:
-        raise StoreError(
-            f"{path}: cannot use the database ({exc.strerror or exc}); set INTERVIEWER_HOME"
-        ) from None
 
 
 def new_session_id() -> str:
@@ -190,18 +59,10 @@ def _while_locked(fn, seconds: float = LOCK_WAIT_S):
 
 
 # A turn's columns with its latest grade and how many grades it has had: the one way a turn is read.
-_TURN_COLUMNS = """t.*,
-       (SELECT grade_json FROM grades g WHERE g.turn_id = t.id ORDER BY g.id DESC LIMIT 1) AS grade_json,
+_TURN_COLUMNS = """t.id, t.session_id, t.idx, t.attempt, t.question_ref, t.question_json, t.answer, t.answered_at,
+       t.duration_s, t.hint_used, t.final,
+       (SELECT grade_json FROM grades g WHERE g.id = t.grade_id) AS grade_json,
        (SELECT COUNT(*) FROM grades g WHERE g.turn_id = t.id) AS grade_count"""
-_IS_LAST_TRY = (
-    "t.attempt = (SELECT MAX(u.attempt) FROM turns u WHERE u.session_id = t.session_id AND u.idx = t.idx)"
-)
-_ATTEMPTS_SQL = f"""
-SELECT {_TURN_COLUMNS}, s.started_at AS session_started_at, s.rowid AS session_seq, {_IS_LAST_TRY} AS final
-FROM turns t JOIN sessions s ON s.id = t.session_id
-WHERE (:since IS NULL OR s.started_at >= :since) AND (:ref IS NULL OR t.question_ref = :ref)
-ORDER BY t.answered_at, t.id
-"""
 
 
 def decode_turn(row: sqlite3.Row) -> dict[str, Any]:
@@ -211,32 +72,80 @@ def decode_turn(row: sqlite3.Row) -> dict[str, Any]:
     gj = d.pop("grade_json", None)
     d["grade"] = json.loads(gj) if gj else None
     d["hint_used"] = bool(d["hint_used"])
+    d["final"] = bool(d["final"])
     return d
 
 
-class Store:
+class Store(ProgressQueries):
     """One database. Safe to share between the session thread and grading threads."""
 
-    def __init__(self, path: Path):
-        make_private_dir(path.parent)
+    def __init__(self, path: Path, readonly: bool = False):
         self.path = path
+        self.readonly = readonly
+        self.lock = threading.RLock()
+        if readonly:
+            self._open_read_only(path)
+            return
+        make_private_dir(path.parent)
         make_private_file(path)  # before SQLite creates it (and its -wal, -shm with the same mode)
         try:
-            self.db = sqlite3.connect(
-                path, timeout=LOCK_WAIT_S, check_same_thread=False, isolation_level=None
-            )
-            self.db.row_factory = sqlite3.Row
-            self.db.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT_S * 1000)}")
-            self.lock = threading.RLock()
+            self.db = self._connect(path)
             # Switching to WAL (and migrating) while another process creates the same file can report
             # "locked" at once instead of waiting for the busy timeout: wait for it here.
             _while_locked(lambda: self.db.execute("PRAGMA journal_mode=WAL"))
             self.db.execute("PRAGMA foreign_keys=ON")
             _while_locked(self.migrate)
         except sqlite3.DatabaseError as exc:
+            if "readonly" in str(exc) or "unable to open" in str(exc):
+                raise StoreError(
+                    f"{path}: cannot write the database ({exc}); make the data home writable, or set "
+                    "INTERVIEWER_HOME to another folder"
+                ) from None
             raise StoreError(
                 f"{path}: cannot open the database ({exc}); move it aside or set INTERVIEWER_HOME"
             ) from None
+
+    @classmethod
+    def for_reading(cls, path: Path) -> Store:
+        """The store for a command that only reads: as usual, or, when the home or the database cannot be
+        written (a read-only mount, an immutable file), read-only; any other failure is reported as usual."""
+        try:
+            return cls(path)
+        except StoreError as first:
+            try:
+                return cls(path, readonly=True)
+            except StoreError:
+                raise first from None
+
+    @staticmethod
+    def _connect(target: str | Path, uri: bool = False) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            target, timeout=LOCK_WAIT_S, check_same_thread=False, isolation_level=None, uri=uri
+        )
+        db.row_factory = sqlite3.Row
+        db.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT_S * 1000)}")
+        return db
+
+    def _open_read_only(self, path: Path) -> None:
+        """Nothing is created or written. With no database yet, an empty one in memory (no history); a WAL
+        database whose folder cannot hold its shared-memory file is read as immutable."""
+        if not path.exists():
+            if not path.parent.is_dir():
+                raise StoreError(
+                    f"{path.parent}: the data home is not a folder; set INTERVIEWER_HOME to a folder"
+                )
+            self.db = self._connect(":memory:")
+            self.migrate()
+            return
+        base = "file:" + urllib.parse.quote(str(path.resolve()))
+        for query in ("mode=ro", "immutable=1"):
+            try:
+                self.db = self._connect(f"{base}?{query}", uri=True)
+                self.migrate()
+                return
+            except sqlite3.DatabaseError as exc:
+                error = exc
+        raise StoreError(f"{path}: cannot read the database ({error}); move it aside or set INTERVIEWER_HOME")
 
     def close(self) -> None:
         self.db.close()
@@ -274,10 +183,13 @@ class Store:
                     f"{self.path} is not an interviewer database (it holds {', '.join(sorted(tables)[:3])}); "
                     "move it aside or set INTERVIEWER_HOME to another folder"
                 )
-            self.db.execute(
-                "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
-            done = {r[0] for r in self.db.execute("SELECT name FROM migrations")}
+            if self.readonly and "migrations" in tables:
+                done = {r[0] for r in self.db.execute("SELECT name FROM migrations")}
+            else:
+                self.db.execute(
+                    "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+                )
+                done = {r[0] for r in self.db.execute("SELECT name FROM migrations")}
             newer = sorted(done - {name for name, _ in MIGRATIONS})
             if newer:
                 raise StoreError(
@@ -287,6 +199,11 @@ class Store:
             pending = [(name, fn) for name, fn in MIGRATIONS if name not in done]
             if not pending:
                 return
+            if self.readonly and tables:
+                raise StoreError(
+                    f"{self.path} was written by an earlier version and needs upgrading, which cannot be done "
+                    "while it is read-only; run 'interviewer sessions' once where it can be written"
+                )
             self.db.execute("PRAGMA foreign_keys=OFF")  # for table rebuilds; checked below
             try:
                 for name, fn in pending:
@@ -311,15 +228,36 @@ class Store:
         with self.lock:
             return self.db.execute(sql, params)
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self.lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+                self.db.execute("COMMIT")
+            except BaseException:
+                if (
+                    self.db.in_transaction
+                ):  # a failed COMMIT leaves it open: never carry it into the next write
+                    self.db.execute("ROLLBACK")
+                raise
+
     # ------------------------------------------------------------ sessions
 
     def create_session(self, mode: str, settings: dict[str, Any], plan: list[str]) -> str:
-        sid = new_session_id()
-        self._write(
-            "INSERT INTO sessions (id, started_at, status, mode, settings_json, plan_json) VALUES (?, ?, 'active', ?, ?, ?)",
-            (sid, now(), mode, json.dumps(settings, ensure_ascii=False), json.dumps(plan)),
-        )
-        return sid
+        for _ in range(
+            8
+        ):  # ids are the second plus 16 random bits: sessions started in one second can collide
+            sid = new_session_id()
+            try:
+                self._write(
+                    "INSERT INTO sessions (id, started_at, status, mode, settings_json, plan_json) VALUES (?, ?, 'active', ?, ?, ?)",
+                    (sid, now(), mode, json.dumps(settings, ensure_ascii=False), json.dumps(plan)),
+                )
+                return sid
+            except sqlite3.IntegrityError:
+                continue
+        raise StoreError(f"{self.path}: could not find a free session id; try again")
 
     def finish_session(self, sid: str) -> None:
         self._write("UPDATE sessions SET status='finished', finished_at=? WHERE id=?", (now(), sid))
@@ -367,14 +305,22 @@ class Store:
         hint_used: bool = False,
         attempt: int = 1,
     ) -> int:
-        """Commit an answer (before it is graded). Returns the turn id."""
-        cur = self._write(
-            """INSERT INTO turns (session_id, idx, attempt, question_ref, question_json, answer, answered_at,
-                                  duration_s, hint_used)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            (sid, idx, attempt, question_ref, json.dumps(question, ensure_ascii=False), answer, now(), duration_s,
-             int(hint_used)),
-        )  # fmt: skip
+        """Commit an answer (before it is graded). Returns the turn id. A new attempt at a question becomes the
+        session's last try at it."""
+        with self._transaction() as db:
+            earlier = "session_id = ? AND idx = ? AND attempt < ?"
+            db.execute(
+                f"DELETE FROM criterion_scores WHERE turn_id IN (SELECT id FROM turns WHERE {earlier})",
+                (sid, idx, attempt),
+            )
+            db.execute(f"UPDATE turns SET final = 0 WHERE {earlier}", (sid, idx, attempt))
+            cur = db.execute(
+                """INSERT INTO turns (session_id, idx, attempt, question_ref, question_json, answer, answered_at,
+                                      duration_s, hint_used, qid, section, difficulty)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (sid, idx, attempt, question_ref, json.dumps(question, ensure_ascii=False), answer, now(),
+                 duration_s, int(hint_used), question.get("id"), question.get("section"), question.get("difficulty")),
+            )  # fmt: skip
         return cur.lastrowid
 
     def add_follow_up(
@@ -394,26 +340,40 @@ class Store:
         return [dict(r) for r in rows]
 
     def add_grade(self, turn_id: int, grade: dict[str, Any]) -> int:
-        cur = self._write(
-            "INSERT INTO grades (turn_id, created_at, status, score, grader_kind, model, grade_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                turn_id,
-                now(),
-                grade["status"],
-                grade.get("score"),
-                grade.get("grader", {}).get("kind"),
-                grade.get("grader", {}).get("model"),
-                json.dumps(grade, ensure_ascii=False),
-            ),
-        )
-        return cur.lastrowid
+        """Keep a grade: it becomes the turn's latest, and when it is graded and the turn is its session's last try,
+        its criteria are the ones that count in progress figures."""
+        from interviewer.grading.models import MAX_SCORE  # loaded already wherever grades are made
+
+        grader = grade.get("grader") or {}
+        with self._transaction() as db:
+            cur = db.execute(
+                """INSERT INTO grades (turn_id, created_at, status, score, grader_kind, model, grade_json)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (turn_id, now(), grade["status"], grade.get("score"), grader.get("kind"), grader.get("model"),
+                 json.dumps(grade, ensure_ascii=False)),
+            )  # fmt: skip
+            gid = cur.lastrowid
+            graded = grade["status"] == "graded" and grade.get("score") is not None
+            db.execute(
+                "UPDATE turns SET grade_id = ?, score = ? WHERE id = ?",
+                (gid, grade["score"] if graded else None, turn_id),
+            )
+            db.execute("DELETE FROM criterion_scores WHERE turn_id = ?", (turn_id,))
+            final = db.execute("SELECT final FROM turns WHERE id = ?", (turn_id,)).fetchone()
+            if graded and final and final[0]:
+                db.executemany(
+                    "INSERT INTO criterion_scores (turn_id, name, fraction) VALUES (?, ?, ?)",
+                    [(turn_id, c.get("name") or c.get("id") or "-", c["score"] / (c.get("max_score") or MAX_SCORE))
+                     for c in grade.get("criteria") or [] if c.get("score") is not None],
+                )  # fmt: skip
+        return gid
 
     def turns(self, sid: str, all_attempts: bool = False) -> list[dict[str, Any]]:
         """The session's turns in order, each with its latest grade (or None), grade count and follow-ups.
 
         By default only the latest attempt at each question; `all_attempts` includes earlier tries (`:retry`).
         """
-        latest = "" if all_attempts else f"AND {_IS_LAST_TRY}"
+        latest = "" if all_attempts else "AND t.final"
         with self.lock:
             rows = self.db.execute(
                 f"SELECT {_TURN_COLUMNS} FROM turns t WHERE t.session_id = ? {latest} ORDER BY t.idx, t.attempt",
@@ -448,43 +408,21 @@ class Store:
         with self.lock:
             return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
-    # ------------------------------------------------------------ progress (read-only)
+    # ------------------------------------------------------------ one question's history
 
-    def progress_sessions(self, since: str | None = None) -> list[dict[str, Any]]:
-        """Sessions started at or after `since` (UTC ISO), oldest first. Only public settings are kept."""
+    def attempts(self, ref: str) -> list[dict[str, Any]]:
+        """Every answered try at one question ref, oldest first, each with its latest grade; `final` marks a
+        session's last try at it."""
         with self.lock:
             rows = self.db.execute(
-                """SELECT id, started_at, finished_at, status, mode, settings_json, plan_json FROM sessions
-                   WHERE (:since IS NULL OR started_at >= :since) ORDER BY started_at, rowid""",
-                {"since": since},
+                f"""SELECT {_TURN_COLUMNS}, s.started_at AS session_started_at FROM turns t
+                    JOIN sessions s ON s.id = t.session_id WHERE t.question_ref = ? ORDER BY t.answered_at, t.id""",
+                (ref,),
             ).fetchall()
-        out = []
-        for r in rows:
-            settings = json.loads(r["settings_json"] or "{}")
-            out.append(
-                {
-                    "id": r["id"],
-                    "started_at": r["started_at"],
-                    "finished_at": r["finished_at"],
-                    "status": r["status"],
-                    "mode": r["mode"],
-                    "planned": len(json.loads(r["plan_json"] or "[]")),
-                    "grader_kind": settings.get("grader_kind"),
-                    "model": settings.get("model"),
-                }
-            )
-        return out
-
-    def attempts(self, since: str | None = None, ref: str | None = None) -> list[dict[str, Any]]:
-        """Answered turns (of sessions since `since`, or of one question ref), oldest first, latest grade each;
-        `final` marks a session's last try at a question."""
-        with self.lock:
-            rows = self.db.execute(_ATTEMPTS_SQL, {"since": since, "ref": ref}).fetchall()
         out = []
         for r in rows:
             d = decode_turn(r)
             d["turn_id"] = d.pop("id")
-            d["final"] = bool(d["final"])
             d["index"] = d.pop("idx") + 1
             out.append(d)
         return out
