@@ -1,32 +1,37 @@
-"""What every part of the benchmark shares: paths, the clock, statistics, the environment each command runs
-in (a fresh INTERVIEWER_HOME in a temporary folder, no keys, no way off the machine) and timed processes."""
+"""What the benchmark's parts share: paths, the clock, statistics, the inputs, the environment of each command
+(a fresh INTERVIEWER_HOME in a temporary folder, no keys, no way off the machine) and timed processes."""
 
 from __future__ import annotations
 
 import atexit
-import math
+import contextlib
+import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
-BENCH = ROOT / "bench"
-PY = sys.executable
-MODEL = "openai/fake-model"
+PY, MODEL = sys.executable, "openai/fake-model"
+CALIBRATION = ROOT / "tests" / "data" / "calibration.jsonl"  # read as data
+TMP = Path(tempfile.mkdtemp(prefix="interviewer-bench-"))
+atexit.register(shutil.rmtree, TMP, True)
+_ids = iter(range(1, 10**9))
+# A child's peak RSS as wait4 reports it is at least this process's own at the fork (the child keeps its
+# memory until it execs), so each command runs under GNU time, a small process, which reports the command's.
+TIME = ["/usr/bin/time", "-f", "%M", "-o"] if Path("/usr/bin/time").exists() else None
 
 
 def now() -> float:
-    """The monotonic clock, shared with the server process (bench/serve.py)."""
+    """The monotonic clock, which the server process shares."""
     return time.clock_gettime(time.CLOCK_MONOTONIC)
 
 
@@ -34,163 +39,116 @@ def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-# ------------------------------------------------------------------ statistics
-
-
-def pct(values: list[float], q: float) -> float:
-    """Percentile with linear interpolation (q in 0..100)."""
-    s = sorted(values)
-    if not s:
-        return math.nan
-    k = (len(s) - 1) * q / 100
-    lo, hi = math.floor(k), math.ceil(k)
-    return s[lo] + (s[hi] - s[lo]) * (k - lo)
-
-
 def p50_p95(values_ms: list[float], prefix: str = "") -> dict[str, float]:
-    """{prefix}p50_ms and {prefix}p95_ms of values already in milliseconds."""
-    return {f"{prefix}p50_ms": pct(values_ms, 50), f"{prefix}p95_ms": pct(values_ms, 95)}
+    p95 = statistics.quantiles(values_ms, n=20, method="inclusive")[18]  # linear interpolation
+    return {f"{prefix}p50_ms": statistics.median(values_ms), f"{prefix}p95_ms": p95}
 
 
-def medians(samples: list[dict], keys: Iterable[str] | None = None) -> dict[str, float]:
-    """The median of each field (by default every field of the first sample) over a list of samples."""
-    return {k: statistics.median(s[k] for s in samples) for k in (keys or samples[0])}
+def medians(samples: list[dict]) -> dict[str, float]:
+    return {k: statistics.median(s[k] for s in samples) for k in samples[0]}
 
 
-def time_calls(fn: Callable[[int], Any], n: int) -> tuple[list[float], list[Any]]:
-    """fn(0), ..., fn(n - 1), each timed alone on the monotonic clock: the durations in seconds, the results."""
+def time_calls(fn, n: int) -> tuple[list[float], list]:
+    """fn(0), ..., fn(n - 1), each timed alone: the durations in seconds, and the results."""
     times, results = [], []
     for i in range(n):
         t = now()
-        r = fn(i)
+        results.append(fn(i))
         times.append(now() - t)
-        results.append(r)
     return times, results
 
 
-# ------------------------------------------------------------------ environment
+def calibration() -> list[dict]:
+    return [json.loads(x) for x in CALIBRATION.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def answers_file(n: int) -> Path:
+    """An --answers file: a real answer (the first in the calibration file) to n distinct questions."""
+    seen: dict[str, dict] = {}
+    for o in calibration():
+        seen.setdefault(o["question_id"], {"question_id": o["question_id"], "answer": o["answer"]})
+    assert len(seen) >= n, "not enough distinct questions in the calibration file"
+    return write_jsonl(TMP / f"answers{n}.jsonl", list(seen.values())[:n])
+
+
+def answer_300() -> str:
+    """A 300-character Chinese answer: the first calibration answer that long, cut to 300 characters."""
+    return next(o["answer"][:300] for o in calibration() if len(o["answer"]) >= 300)
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
 
 
 def cli_path() -> str:
-    """The console script next to this interpreter (a pyenv shim would add its own start-up to every run)."""
+    """The console script beside this interpreter (a pyenv shim would add its own start-up to every run)."""
     beside = Path(PY).parent / "interviewer"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("interviewer")
-    if not found:
-        sys.exit("interviewer is not installed: pip install -e '.[test]'")
-    return found
-
-
-TMP = Path(tempfile.mkdtemp(prefix="interviewer-bench-"))
-atexit.register(shutil.rmtree, TMP, True)
-_homes = iter(range(1, 10**9))
+    if found := str(beside) if beside.exists() else shutil.which("interviewer"):
+        return found
+    sys.exit("interviewer is not installed: pip install -e '.[test]'")
 
 
 def fresh_home() -> Path:
-    home = TMP / f"home{next(_homes)}"
-    home.mkdir()
+    (home := TMP / f"home{next(_ids)}").mkdir()
     return home
 
 
 def base_env(home: Path, **extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("INTERVIEWER_")
-        and not k.endswith("_API_KEY")
-        and k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
-        # bytecode is written and read as in a normal install (some sandboxes set PYTHONDONTWRITEBYTECODE)
-        and k not in ("VISUAL", "EDITOR", "PYTHONPROFILEIMPORTTIME", "PYTHONDONTWRITEBYTECODE")
-    }
-    closed = "http://127.0.0.1:9"  # any attempt to leave the machine fails at once
-    env |= {
-        "INTERVIEWER_HOME": str(home),
-        "NO_COLOR": "1",
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        "HTTP_PROXY": closed,
-        "HTTPS_PROXY": closed,
-        "ALL_PROXY": closed,
-        "http_proxy": closed,
-        "https_proxy": closed,
-        "all_proxy": closed,
-        "NO_PROXY": "127.0.0.1,localhost",
-        "no_proxy": "127.0.0.1,localhost",
-    }
-    return env | extra
+    drop = ("VISUAL", "EDITOR", "PYTHONPROFILEIMPORTTIME", "PYTHONDONTWRITEBYTECODE")  # .pyc as installed
+    proxies = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+    env = {k: v for k, v in os.environ.items() if k not in drop and k.upper() not in proxies}
+    env = {k: v for k, v in env.items() if not k.startswith("INTERVIEWER_") and not k.endswith("_API_KEY")}
+    env |= {k: "http://127.0.0.1:9" for p in proxies[:3] for k in (p, p.lower())}  # leaving the machine fails
+    env |= {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost", "NO_COLOR": "1"}
+    return env | {"INTERVIEWER_HOME": str(home), "LITELLM_LOCAL_MODEL_COST_MAP": "True"} | extra
 
 
-def llm_env(home: Path, url: str, **extra: str) -> dict[str, str]:
-    return base_env(
-        home, INTERVIEWER_MODEL=MODEL, INTERVIEWER_API_BASE=url, INTERVIEWER_TIMEOUT="30", **extra
-    )
+def llm_env(home: Path, url: str) -> dict[str, str]:
+    return base_env(home, INTERVIEWER_MODEL=MODEL, INTERVIEWER_API_BASE=url, INTERVIEWER_TIMEOUT="30")
 
 
-# ------------------------------------------------------------------ processes
-
-
-@dataclass
-class Proc:
-    cmd: list[str]
-    rc: int
-    wall: float
-    marker_at: float | None
-    rss_kb: int
-    stdout: str
-    stderr: str
-    t0: float
-    cpu_s: float | None = None
-
-    @property
-    def end(self) -> float:
-        """When the process was reaped, on the monotonic clock."""
-        return self.t0 + self.wall
-
-    def check(self) -> Proc:
-        if self.rc != 0:
-            raise RuntimeError(
-                f"{' '.join(self.cmd)} exited {self.rc}\nstderr: {self.stderr[-1500:]}\nstdout: {self.stdout[-500:]}"
-            )
-        return self
-
-
-def run_proc(
-    cmd: list[str],
-    env: dict[str, str],
-    marker: bytes | None = None,
-    timeout: float = 300,
-    kill_at_marker: bool = False,
-) -> Proc:
-    """Run a command; wall time to exit, time until `marker` first appears on stdout, peak RSS (wait4)."""
+def run(cmd: list[str], env: dict, marker: bytes | None = None, kill_at_marker=False, check=True):
+    """Run a command: wall time to exit, time until `marker` first appears on stdout (`marker_at`), peak RSS,
+    CPU time (wait4), stdout, and when it started (`t0`) and was reaped (`end`) on the monotonic clock."""
+    rss_file, pipe = TMP / f"rss{next(_ids)}", subprocess.PIPE
     with tempfile.TemporaryFile() as err:
         t0 = now()
-        p = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=ROOT
-        )
-        timer = threading.Timer(timeout, p.kill)
+        full = [*TIME, str(rss_file), *cmd] if TIME else cmd
+        p = subprocess.Popen(full, stdout=pipe, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=ROOT,
+                             start_new_session=True)  # fmt: skip
+
+        def kill() -> None:  # the command and GNU time: the whole process group
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGKILL)
+
+        timer, buf, marker_at = threading.Timer(300, kill), bytearray(), None
         timer.start()
-        fd = p.stdout.fileno()
-        buf = bytearray()
-        marker_at = None
-        while True:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
+        while chunk := os.read(p.stdout.fileno(), 65536):
             buf += chunk
             if marker is not None and marker_at is None and marker in buf:
                 marker_at = now() - t0
                 if kill_at_marker:
-                    p.kill()
+                    kill()
         _, status, usage = os.wait4(p.pid, 0)
         wall = now() - t0
         timer.cancel()
-        p.returncode = os.waitstatus_to_exitcode(status)
         p.stdout.close()
         err.seek(0)
-        stderr = err.read().decode("utf-8", "replace")
-    out = buf.decode("utf-8", "replace")
-    cpu = usage.ru_utime + usage.ru_stime
-    return Proc(cmd, p.returncode, wall, marker_at, usage.ru_maxrss, out, stderr, t0, cpu)
+        stderr, out = err.read().decode("utf-8", "replace"), buf.decode("utf-8", "replace")
+    if check and (rc := os.waitstatus_to_exitcode(status)) != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {rc}\n{stderr[-1500:]}\n{out[-500:]}")
+    rss = (rss_file.read_text().split() if rss_file.exists() else []) if TIME else [str(usage.ru_maxrss)]
+    rss_kb = int(rss[-1]) if rss and rss[-1].isdigit() else None  # none if the command was killed
+    cpu, end = usage.ru_utime + usage.ru_stime, t0 + wall
+    return SimpleNamespace(
+        wall=wall, marker_at=marker_at, rss_kb=rss_kb, cpu_s=cpu, stdout=out, t0=t0, end=end
+    )
+
+
+def table(head: tuple[str, ...], rows: list) -> list[str]:
+    """A Markdown table, and the blank line after it."""
+    return ["| " + " | ".join(map(str, r)) + " |" for r in [head, ["---"] * len(head), *rows]] + [""]
 
 
 def ungraded(stdout: str) -> bool:

@@ -1,168 +1,191 @@
-"""BENCHMARKS.md from the results, and bench/results.json itself."""
+"""BENCHMARKS.md from the results: each figure is a row (figure, measured, baseline from the same run, target,
+met?) of one table renderer, under a short note per section; the summary gathers the rows with a target."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from pathlib import Path
+from . import diagnose
+from .common import table
 
-from report_diagnostics import diagnostics_section
-from report_sections import (
-    batch_section,
-    dms,
-    head,
-    memory_section,
-    ms,
-    offline_section,
-    overhead_section,
-    pipeline_section,
-    prompt_section,
-    rss_mib,
-    startup_section,
-    yes,
-)
-from targets import TARGETS
-
-VERDICTS = {
-    "help": "start-up of `--help`",
-    "bank_list": "start-up of `bank list`",
-    "first_question": "time to the first question",
-    "overhead": "grading overhead",
-    "pipeline": "pipeline",
-    "batch_end_to_end": "batch end to end at concurrency 32",
-    "batch_grading": "batch grading phase at concurrency 32",
-    "offline": "offline grader throughput",
-    "prompt": "prompt size",
-}
+TARGETS = {"startup_s": 0.15, "overhead_p50_ms": 5.0, "pipeline_s": 1.5, "batch_efficiency": 0.85,
+           "offline_per_s": 200.0, "prompt_max_tokens": 1500, "scale_ratio": 2.0,
+           "scale_mib": 80.0}  # fmt: skip
+TYPER, LITELLM = '`python -c "import typer"`', "bare `import litellm`"
+START = {"help": "`interviewer --help`", "bank_list": "`interviewer bank list`",
+         "first_question": "first question of `interviewer start --answers FILE`, offline"}  # fmt: skip
+SCALE = {"stats": "`interviewer stats`", "stats_json": "`interviewer stats --json`",
+         "report": "`interviewer report -o FILE`"}  # fmt: skip
+LABELS = {"help": "start-up of `--help`", "bank_list": "start-up of `bank list`", "pipeline": "pipeline",
+          "first_question": "time to the first question", "overhead": "grading overhead",
+          "batch_end": "batch end to end", "batch_gra": "batch grading phase", "offline": "offline grader",
+          "prompt": "prompt size"}  # fmt: skip
+LABELS |= {f"{k}_{m}": f"{k.replace('_', ' --')} {m} at scale" for k in SCALE for m in ("time", "memory")}
 
 
-# ------------------------------------------------------------------ results.json
+def fig(figure, measured, baseline="—", target="—", ok=None, key=None) -> dict:
+    return dict(figure=figure, measured=measured, baseline=baseline, target=target, ok=ok, key=key)
 
 
-def load_results(path: Path) -> dict:
-    res = json.loads(path.read_text(encoding="utf-8"))
-    res["batch"]["summary"] = {int(k): v for k, v in res["batch"]["summary"].items()}
-    return res
+def ms(s: float) -> str:
+    return f"{s * 1000:.0f} ms"
 
 
-def save_results(path: Path, res: dict) -> None:
-    summary = {str(k): v for k, v in res["batch"]["summary"].items()}
-    out = res | {"batch": res["batch"] | {"summary": summary}}
-    path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+def mib(kb: float) -> str:
+    return f"{kb / 1024:.1f} MiB"
 
 
-# ------------------------------------------------------------------ the report
+def pp(x: dict) -> str:
+    return f"{x['p50_ms']:.1f} ms ({x['p95_ms']:.1f} ms)"
 
 
-def header_section(res: dict) -> list[str]:
-    m, nz = res["machine"], res["noise"]
-    other = nz["other_cpu_s"]
-    busy = "" if other is None else f"; other processes used {other:.0f} CPU-seconds during the run"
+def sections(res: dict) -> list[tuple[str, str, list[dict]]]:
+    """(title, note, figure rows) of each section."""
+    # fmt: off
+    T, su, tax, ov, pl, bt, off, pr, sc = TARGETS, *(res[k] for k in (
+        "startup", "litellm_tax", "overhead", "pipeline", "batch", "offline", "prompt", "scale"))
+    base, bs, med = su["baseline"], ov["baselines"], res["pipeline"]["median"]
+    i1, typer_rss, lit = med["interview_1"], f"{mib(base['rss_median_kb'])} ({TYPER})", f" ({LITELLM})"
+    startup = [fig(f"Start-up: {label}", f"{ms(su[k]['median_s'])} ({ms(su[k]['min_s'])} – "
+                   f"{ms(su[k]['max_s'])})", f"{ms(base['median_s'])} ({TYPER})", f"≤ baseline + "
+                   f"{ms(T['startup_s'])}", su[k]["minus_baseline_s"] <= T["startup_s"], k)
+               for k, label in START.items()]
+    startup += [fig("the same with the LLM grader set", ms(su["first_question_llm"]["median_s"]),
+                    ms(su["first_question"]["median_s"]) + " (offline)"),
+                fig("offline 5-question session, to exit", ms(su["first_question"]["wall_median_s"]))]
+    startup += [fig(f"peak RSS: {START[k]}", mib(su[k]["rss_median_kb"]), typer_rss) for k in START]
+    litellm = [fig(f"{LITELLM}, whole process", f"{tax['wall_s']:.2f} s",
+                   f"{base['median_s']:.2f} s ({TYPER})"),
+               fig("↳ the import, then the interpreter's teardown",
+                   f"{tax['import_s']:.2f} s, {tax['teardown_s']:.2f} s"),
+               fig("peak RSS, CPU", f"{mib(tax['rss_kb'])}, {tax['cpu_s']:.2f} CPU-s", typer_rss)]
+    overhead = [
+        fig("Grading overhead per LLM grade beyond the server's handling, p50 (p95)", pp(ov),
+            f"{pp(bs['openai_sdk'])}: bare OpenAI SDK", f"p50 ≤ {T['overhead_p50_ms']:.0f} ms",
+            ov["p50_ms"] <= T["overhead_p50_ms"], "overhead"),
+        fig("the same request, bare OpenAI SDK", pp(bs["openai_sdk"]), pp(bs["httpx"]) + ": bare httpx"),
+        fig("grade wall time (raw)", f"{ov['raw_p50_ms']:.1f} ms ({ov['raw_p95_ms']:.1f} ms)",
+            f"server handling {ov['server_p50_ms']:.2f} ms ({ov['server_p95_ms']:.2f} ms)"),
+        fig("bare httpx, Nagle's algorithm on in the server", pp(bs["httpx_nagle_on"]),
+            pp(bs["httpx"]) + ": off"),
+        fig("first grade (imports litellm)", f"{ov['first_grade_s']:.2f} s",
+            f"{tax['import_s']:.2f} s" + lit)]
+    d10 = med["interview_10"]["wall"] - i1["wall"]
+    pipeline = [
+        fig("Pipeline: 10-question interview mode, 1 s latency", f"{med['interview_10']['wall']:.2f} s",
+            f"{i1['wall']:.2f} s (1 question)", f"≤ baseline + {T['pipeline_s']} s", d10 <= T["pipeline_s"],
+            "pipeline"),
+        fig("10-question practice mode", f"{med['practice_10']['wall']:.2f} s",
+            f"{i1['wall']:.2f} s (1 question)"),
+        fig("1 question: first request after launch, exit after the last reply",
+            f"{i1['first_request_at']:.2f} s, {i1['exit_after_last_reply']:.2f} s",
+            f"{tax['import_s']:.2f} s, {tax['teardown_s']:.2f} s" + lit),
+        fig("1 question: peak RSS", mib(i1["rss_kb"]), mib(tax["rss_kb"]) + lit)]
+    batch = []
+    for c, x in sorted(bt["summary"].items(), key=lambda kv: -int(kv[0])):
+        ideal, top = f"ideal {x['n'] / x['ideal_s']:.1f}/s ({x['ideal_s']:.2f} s)", c == "32"
+        for part, secs, eff, floor in (
+                ("end to end", x["wall_s"], x["efficiency_end_to_end"], ""),
+                ("grading phase", x["grading_span_s"], x["efficiency_grading"],
+                 f"; floor {x['rounds_floor_s']} s")):
+            batch.append(fig(f"Batch: {x['n']} answers, concurrency {c}, {part}",
+                             f"{x['n'] / secs:.1f}/s ({secs:.2f} s): {eff:.0%} of ideal", ideal + floor,
+                             f"≥ {T['batch_efficiency']:.0%} of ideal" if top else "—",
+                             eff >= T["batch_efficiency"] if top else None,
+                             "batch_" + part[:3] if top else None))
+        batch.append(fig("↳ before the first request, after the last reply; CPU, peak RSS",
+                         f"{x['first_request_at_s']:.2f} s, {x['exit_after_last_reply_s']:.2f} s; "
+                         f"{x['cpu_s']:.2f} CPU-s, {mib(x['rss_kb'])}",
+                         f"{tax['import_s']:.2f} s, {tax['teardown_s']:.2f} s; {tax['cpu_s']:.2f} CPU-s, "
+                         f"{mib(tax['rss_kb'])}" + lit))
+    offline = [
+        fig("Offline grader on calibration.jsonl (in-process)", f"{off['answers_per_s']:.0f} answers/s",
+            f"{off['cold_answers_per_s']:.0f}/s (cold pass)", f"≥ {T['offline_per_s']:.0f}/s",
+            off["answers_per_s"] >= T["offline_per_s"], "offline"),
+        fig("per answer: p50, p95, max", f"{off['p50_ms']:.2f}, {off['p95_ms']:.2f}, {off['max_ms']:.1f} ms")]
+    prompt = [fig("Prompt size", "not measured: " + pr["error"])] if "error" in pr else [
+        fig("Prompt size per grade, system + user (cl100k_base)", f"mean {pr['mean']:.0f}, max {pr['max']} "
+            f"tokens (question {pr['max_id']})", f"min {pr['min']}", f"max ≤ {T['prompt_max_tokens']:,}",
+            pr["max"] <= T["prompt_max_tokens"], "prompt"),
+        fig("the JSON schema sent beside it (not counted above)", f"mean {pr['schema_mean']:.0f} tokens"),
+        fig(f"fitted to build_prompt's own budget ({pr['budget']} by its estimate)",
+            f"'partial' texts left out in {pr['partial_dropped']}, reference trimmed in "
+            f"{pr['reference_trimmed']}", f"of {pr['questions']} prompts")]
+    (ns, small), (nb, big) = ((n, sc["by_size"][str(n)]) for n in sc["sizes"])
+    scale = [fig(f"Scale: {nb:,} sessions, written through the store",
+                 f"{big['build_s']:.1f} s, {big['db_mib']:.0f} MiB",
+                 f"{small['build_s']:.2f} s ({ns} sessions)")]
+    for k, label in SCALE.items():
+        b, s, r = big[k], small[k], big[k]["median_s"] / small[k]["median_s"]
+        scale += [fig(f"Scale: {label} over {nb:,} sessions", f"{b['median_s']:.2f} s: {r:.1f}×",
+                      f"{s['median_s']:.2f} s ({ns} sessions)", f"≤ {T['scale_ratio']:.0f}× baseline",
+                      r <= T["scale_ratio"], f"{k}_time"),
+                  fig(f"Scale: {label} over {nb:,} sessions, peak RSS", f"{b['rss_mib']:.0f} MiB",
+                      f"{s['rss_mib']:.0f} MiB ({ns} sessions)", f"≤ {T['scale_mib']:.0f} MiB",
+                      b["rss_mib"] <= T["scale_mib"], f"{k}_memory")]
+    runs32 = sum(x["concurrency"] == 32 for x in bt["runs"])
     return [
-        "# Benchmarks\n",
-        f"Measured {res['date']} with `python bench/run.py` ({res['duration_s']:.0f} s for the whole run).\n",
-        f"- Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs ({m['usable_cpus']} usable), "
-        f"{m['memory_gib']} GiB memory",
-        f"- Python {m['python']} ({m['python_impl']}), {m['os']}",
-        "- Packages: " + ", ".join(f"{k} {v}" for k, v in m["packages"].items() if v),
-        f"- Load average {nz['loadavg_start'][0]:.2f} at the start, {nz['loadavg_end'][0]:.2f} at the end{busy} "
-        "(figures are only comparable between runs on an otherwise idle machine)",
-        f"- Raw results: `bench/results.json`{' (quick mode: fewer runs)' if res['quick'] else ''}\n",
+        ("Start-up", f"Median of {su['runs']} runs after a warm-up round, the commands taking turns, each "
+         "with a fresh `INTERVIEWER_HOME`; the target is on the median of the per-round differences from "
+         f"{TYPER}. The console script `{su['cli']}` is run itself; the first question is timed until "
+         "`Question 1/` is read from the pipe (the LLM case is stopped there). Peak RSS is GNU time's, as "
+         "for every command.", startup),
+        ("litellm's fixed cost per process", "Every command grading with the LLM grader pays it.", litellm),
+        ("Grading overhead (LLM grader, in-process)", f"`LLMGrader.grade` {ov['n']} times after "
+         f"{ov['warmup']} warm-up grades over the seed questions and a 300-character answer, at 0 latency; "
+         "p50 (p95). The server's handling of each request (timed in its process) is subtracted from each "
+         "call, the grader's and the baselines', which send the same messages and JSON schema. The server "
+         "sets TCP_NODELAY, as production servers do.", overhead),
+        (f"Pipeline ({pl['latency_s']:.0f} s server latency)", "`interviewer start --mode M --answers FILE` "
+         f"with the LLM grader, median of {pl['runs']} runs a case, taking turns (practice: 1 run). "
+         f"Interview mode grades in the background, {pl['session_concurrency']} at a time; practice mode "
+         "waits for each.", pipeline),
+        (f"Batch ({bt['latency_s']} s server latency)", "`interviewer grade --batch FILE --grader llm "
+         "--concurrency C`. Ideal = n × latency / C; the floor = ⌈n / C⌉ rounds of latency. End to end "
+         "includes start-up, litellm's import and teardown; the grading phase runs from the first request's "
+         f"arrival to the last reply. Concurrency 32: the median of {runs32} runs.", batch),
+        ("Offline grader", f"`grade_offline` over the {off['answers']} calibration answers, median of "
+         f"{off['passes']} passes after a cold one.", offline),
+        ("Prompt size", "`build_prompt` for each seed question with its rubric and a 300-character answer, "
+         f"counted with tiktoken cl100k_base ({pr.get('encoding_source', 'not loaded')}).", prompt),
+        ("Scale", f"Histories of {ns} and {nb:,} finished sessions of 10 graded answers, one every 3 hours, "
+         "written through the store's own methods; each command in a fresh process, median of "
+         f"{sc['runs']}, the largest peak RSS.", scale),
     ]
+    # fmt: on
 
 
-def summary_section(res: dict) -> list[str]:
-    su, pl, bt, ov, off, pr, tax = (
-        res[k] for k in ("startup", "pipeline", "batch", "overhead", "offline", "prompt", "litellm_tax")
-    )
-    T = TARGETS
-    base_t = su["baseline"]["median_s"]
-    rows = []
-    for key, label in (
-        ("help", "`interviewer --help`"),
-        ("bank_list", "`interviewer bank list`"),
-        ("first_question", "first question of `interviewer start --answers FILE` (offline)"),
-    ):
-        x = su[key]
-        rows.append((
-            f"Start-up: {label}", ms(x["median_s"]), f"{ms(base_t)} (`python -c \"import typer\"`)",
-            dms(x["minus_baseline_s"]), f"≤ +{ms(T['startup_s'])}", yes(x["minus_baseline_s"] <= T["startup_s"]),
-        ))  # fmt: skip
-    sdk = ov["baselines"]["openai_sdk"]
-    rows.append((
-        "Grading overhead per LLM grade (beyond the server's handling), p50 (p95)",
-        f"{ov['p50_ms']:.1f} ms ({ov['p95_ms']:.1f} ms)",
-        f"{sdk['p50_ms']:.1f} ms ({sdk['p95_ms']:.1f} ms): same request, bare OpenAI SDK",
-        f"+{ov['p50_ms'] - sdk['p50_ms']:.1f} ms over the SDK", f"p50 ≤ {T['overhead_p50_ms']:.0f} ms",
-        yes(ov["p50_ms"] <= T["overhead_p50_ms"]),
-    ))  # fmt: skip
-    i10, i1 = pl["median"]["interview_10"]["wall"], pl["median"]["interview_1"]["wall"]
-    d = pl["interview10_minus_interview1_s"]
-    rows.append((
-        "Pipeline: 10-question interview mode, 1 s latency", f"{i10:.2f} s", f"{i1:.2f} s (1 question)",
-        f"+{d:.2f} s", f"≤ +{T['pipeline_s']} s", yes(d <= T["pipeline_s"]),
-    ))  # fmt: skip
-    p10 = pl["median"]["practice_10"]["wall"]
-    rows.append((
-        "Pipeline: 10-question practice mode, 1 s latency", f"{p10:.2f} s", f"{i1:.2f} s (1 question)",
-        f"+{pl['practice10_minus_interview1_s']:.2f} s", "—", "—",
-    ))  # fmt: skip
-    for c in sorted(bt["summary"], reverse=True):
-        x = bt["summary"][c]
-        target = f"≥ {T['batch_efficiency']:.0%} of ideal" if c == 32 else "—"
-        ideal = f"ideal {x['ideal_throughput_per_s']:.1f}/s ({x['ideal_s']:.2f} s)"
-        for label, measured, eff in (
-            (f"Batch: {x['n']} answers, 0.5 s latency, concurrency {c}, end to end",
-             f"{x['throughput_per_s']:.1f}/s ({x['wall_s']:.2f} s)", x["efficiency_end_to_end"]),
-            ("Batch: the same, grading phase only (first request → last reply)",
-             f"{x['grading_throughput_per_s']:.1f}/s ({x['grading_span_s']:.2f} s)", x["efficiency_grading"]),
-        ):  # fmt: skip
-            verdict = yes(eff >= T["batch_efficiency"]) if c == 32 else "—"
-            rows.append((label, measured, ideal, f"{eff:.0%} of ideal", target, verdict))
-    rows.append((
-        "Offline grader on calibration.jsonl (in-process)", f"{off['answers_per_s']:.0f} answers/s", "—",
-        f"p50 {off['p50_ms']:.2f} ms per answer", f"≥ {T['offline_per_s']:.0f}/s",
-        yes(off["answers_per_s"] >= T["offline_per_s"]),
-    ))  # fmt: skip
-    if "error" in pr:
-        rows.append(("Prompt size (cl100k_base)", "not measured", "—", pr["error"], "max ≤ 1,500", "n/a"))
-    else:
-        rows.append((
-            "Prompt size per grade, system + user (cl100k_base)", f"mean {pr['mean']:.0f}, max {pr['max']} tokens",
-            "—", f"max is question {pr['max_id']}", f"max ≤ {T['prompt_max_tokens']:,}",
-            yes(pr["max"] <= T["prompt_max_tokens"]),
-        ))  # fmt: skip
-    base_rss = rss_mib(res, "baseline")
-    for key, label in (
-        ("help", "`interviewer --help`"),
-        ("first_question", "offline 5-question scripted session"),
-    ):
-        rows.append((
-            f"Peak RSS: {label}", f"{rss_mib(res, key):.1f} MiB", f"{base_rss:.1f} MiB (`import typer`)",
-            f"+{rss_mib(res, key) - base_rss:.1f} MiB", "—", "—",
-        ))  # fmt: skip
-    rows.append((
-        "litellm's fixed cost per process (bare `import litellm`)",
-        f"import {tax['import_s']:.2f} s + teardown {tax['teardown_s']:.2f} s", "—",
-        f"{tax['rss_kb'] / 1024:.0f} MiB peak RSS", "—", "—",
-    ))  # fmt: skip
-    met = [v for k, v in VERDICTS.items() if k not in res["missed"]]
-    missed = [VERDICTS[k] for k in res["missed"]]
-    return [
-        "## Summary\n",
-        *head("figure", "measured", "baseline (same run)", "difference / ratio", "target", ""),
-        *("| " + " | ".join(r) + " |" for r in rows),
-        "",
-        f"Met: {', '.join(met) or 'none'}. Missed: {', '.join(missed) or 'none'}.\n",
-    ]
-
-
-SECTIONS: tuple[Callable[[dict], list[str]], ...] = (
-    header_section, summary_section, startup_section, overhead_section, pipeline_section, batch_section,
-    offline_section, prompt_section, memory_section, diagnostics_section,
-)  # fmt: skip
+def details(res: dict) -> list[str]:
+    """The tables behind the figures: where the time goes, and where the prompt's tokens go."""
+    out, pr = ["## Where the time goes\n", *diagnose.tables(res, START)], res["prompt"]
+    if "error" not in pr:
+        top, parts = max(pr["rows"], key=lambda r: r["total"]), pr["parts_mean"]
+        rows = [(k, f"{v:.0f}", top["parts"][k]) for k, v in sorted(parts.items(), key=lambda kv: -kv[1])]
+        out += ["### Where the prompt's tokens go\n", *table(("part", "mean", f"question {top['id']}"), rows)]
+    return out
 
 
 def render(res: dict) -> str:
-    """BENCHMARKS.md from the results (with the batch summary keyed by concurrency as int)."""
-    return "\n".join(line for section in SECTIONS for line in section(res))
+    m, nz, secs, verdict = res["machine"], res["noise"], sections(res), {True: "**met**", False: "**missed**"}
+    other = "" if nz["other_cpu_s"] is None else f"; other processes used {nz['other_cpu_s']:.0f} CPU-seconds"
+    head = ("figure", "measured", "baseline (same run)", "target", "")
+    cells = lambda rows: [[*list(r.values())[:4], verdict.get(r["ok"], "—")] for r in rows]  # noqa: E731
+    key_rows = [r for _, _, rows in secs for r in rows if r["ok"] is not None]
+    met, missed = ([LABELS[r["key"]] for r in key_rows if r["ok"] is ok] for ok in (True, False))
+    out = [
+        "# Benchmarks\n",
+        f"Measured {res['date']} with `python -m bench{' --quick' if res['quick'] else ''}` in "
+        f"{res['duration_s']:.0f} s; raw results in `bench/results.json`.\n",
+        f"- Machine: {m['cpu']}, {m['cpus'][0]} logical CPUs ({m['cpus'][1]} usable), "
+        f"{m['memory_gib']:.1f} GiB; Python {m['python']}, {m['os']}",
+        "- Packages: " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
+        f"- Load average {nz['loadavg_start'][0]:.2f} at the start, {nz['loadavg_end'][0]:.2f} at the end"
+        f"{other} (figures compare only between runs on an otherwise idle machine)\n",
+        "## Summary\n", *table(head, cells(key_rows)),
+        f"Met: {', '.join(met) or 'none'}. Missed: {', '.join(missed) or 'none'}.\n",
+    ]  # fmt: skip
+    for title, note, rows in secs:
+        out += [f"## {title}\n", note + "\n", *table(head, cells(rows))]
+    return "\n".join(out + details(res))
+
+
+def missed_keys(res: dict) -> list[str]:
+    return [r["key"] for _, _, rows in sections(res) for r in rows if r["ok"] is False]
