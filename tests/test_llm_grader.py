@@ -1,4 +1,5 @@
-"""The LLM grader end to end: litellm and the openai client against a real OpenAI-protocol server on 127.0.0.1."""
+"""The LLM grader end to end: litellm and the openai client against a real OpenAI-protocol server on 127.0.0.1.
+Every test on the server runs twice, through each client (`llm_client`)."""
 
 import json
 
@@ -12,8 +13,15 @@ from interviewer.grading.models import Answer
 ANSWER = ANSWER_21
 
 
+@pytest.fixture
+def llm_server(llm_server, llm_client):
+    llm_server.client = llm_client
+    return llm_server
+
+
 def make(server, **kw):
     kw.setdefault("retries", 2)
+    kw.setdefault("client", server.client)
     return llm_grader(server, **kw)
 
 
@@ -83,7 +91,7 @@ def test_transient_faults_are_retried_then_graded(llm_server, q21, fault):
 
 def test_timeout_is_retried(llm_server, q21):
     llm_server.script(Hang(3))
-    g = llm_grader(llm_server, timeout=0.5, retries=1)
+    g = make(llm_server, timeout=0.5, retries=1)
     assert run(g, q21).status == "graded"
 
 
@@ -139,6 +147,21 @@ def test_injection_reported_by_model_caps_the_score(llm_server, q21):
     llm_server.default = Reply(grade_reply(injection_suspected=True))
     g = run(make(llm_server), q21)
     assert g.score <= 2 and "injection_suspected" in g.flags
+
+
+def test_a_capped_score_names_its_cap_where_the_criteria_do_not_show_it(llm_server, q21):
+    from interviewer.textview import Style
+    from interviewer.ui import format_grade
+
+    llm_server.default = Reply(grade_reply(injection_suspected=True))  # every criterion met, 9/10
+    g = run(make(llm_server), q21)
+    assert all(c.verdict == "met" for c in g.criteria) and g.score == 2.0
+    assert g.extra["cap"].startswith("Capped at 2.0 (from 9.0): the answer addresses the grader")
+    lines = format_grade(g, Style(False))
+    assert lines[1] == g.extra["cap"]  # right under the score, before the criteria it overrides
+    assert g.to_dict()["cap"] == g.extra["cap"]  # in every transcript and export
+    llm_server.default = Reply(grade_reply())
+    assert "cap" not in run(make(llm_server), q21).extra
 
 
 def test_unsupported_response_format_falls_back(llm_server, q21):

@@ -1,11 +1,13 @@
 """Every LLM grade keeps its provenance (the messages sent, the raw reply, the output mode) so it can be re-derived
-and re-parsed: in the grade, the database, the session's JSON export and `show --details`; never with a key."""
+and re-parsed: in the grade, the database, the session's JSON export and `show --details`; never with a key.
+Every test on the server runs through each client (`llm_client`: litellm, the openai SDK)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 
+import pytest
 from conftest import ANSWER_21, grade_reply, llm_grader, varying_replies
 from openai_server import Reply, Status
 
@@ -17,8 +19,16 @@ ANSWER = ANSWER_21
 SECRET = "sk-pv3Qz8Ln5Wr2Tx7Kd4Hb9Mf"
 
 
+@pytest.fixture
+def llm_server(llm_server, llm_client, monkeypatch):
+    llm_server.client = llm_client
+    monkeypatch.setenv("INTERVIEWER_CLIENT", llm_client)  # for the sessions through the CLI
+    return llm_server
+
+
 def make(server, **kw):
     kw.setdefault("retries", 1)
+    kw.setdefault("client", server.client)
     return llm_grader(server, **kw)
 
 
@@ -143,11 +153,12 @@ def test_show_details_prints_each_turns_prompt_and_raw_reply(cli, tmp_path, llm_
     assert "Grading details" not in plain.stdout and "```" not in plain.stdout
     assert detailed.stdout.startswith(plain.stdout)  # without --details nothing changes
     details = detailed.stdout[len(plain.stdout) :]
-    assert details.count("### System prompt") == 2 and details.count("### Raw reply") == 2
+    assert details.count("System prompt:") == 2 and details.count("Raw reply:") == 2
+    verbatim = "\n".join(line.split("│ ", 1)[1] for line in details.splitlines() if "│ " in line)
     session = json.loads(cli("show", "last", "--json").stdout)
     for turn in session["turns"]:
         prov = turn["grade"]["provenance"]
-        assert prov["messages"][1]["content"] in details and prov["reply"] in details
+        assert prov["messages"][1]["content"] in verbatim and prov["reply"] in verbatim
     assert "no grade here" not in details  # the grade shown is the one from the retry
     assert SECRET not in detailed.stdout + detailed.stderr
     assert cli("show", "last", "--json", "--details").stdout == cli("show", "last", "--json").stdout
@@ -166,5 +177,7 @@ def test_a_reply_cannot_break_out_of_its_details_block(cli, tmp_path, llm_env):
 
     llm_env.default = Reply(fenced)
     _session(cli, tmp_path, "--grader", "llm")
-    details = cli("show", "last", "--details").stdout.split("# Grading details", 1)[1]
-    assert "````text\n```\n# Not a heading" in details
+    details = cli("show", "last", "--details").stdout.split("Grading details", 1)[1]
+    # every line of the reply behind the gutter: none can pass for a line of the transcript
+    assert "   │ ```\n   │ # Not a heading of the transcript\n   │ ```\n" in details
+    assert not any(line.startswith(("#", "`")) for line in details.splitlines())

@@ -1,5 +1,6 @@
 """The chat-model seam: messages in, text out (with usage, cost and the output mode used). Everything
-provider-specific sits behind it: `litellm_chat.LiteLLMModel` for every provider (litellm imported lazily), and
+provider-specific sits behind it: `openai_chat.OpenAIModel` (the openai SDK) for OpenAI-compatible endpoints and
+`litellm_chat.LiteLLMModel` for every other provider (chosen in `models_for`, both imported lazily), and
 `FakeModel`, an in-process model with a queue of replies and a record of every call, for tests of anything
 model-shaped. A model call never retries on its own: the grader has the one retry layer.
 """

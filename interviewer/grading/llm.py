@@ -1,5 +1,6 @@
-"""The LLM grader: a rubric-bound prompt to a chat model (`chat.ChatModel`; litellm behind it by default,
-imported lazily and never for offline work), the reply parsed and validated, the score computed in code.
+"""The LLM grader: a rubric-bound prompt to a chat model (`chat.ChatModel`: the openai SDK for OpenAI-compatible
+endpoints, litellm for the rest, chosen in `models_for`; imported lazily and never for offline work), the reply
+parsed and validated, the score computed in code.
 
 One retry layer (tenacity); litellm's and the OpenAI SDK's own retries are off so waits do not multiply.
 A grade that cannot be obtained is returned as `ungraded` with the error kept: never a 0, never a pass.
@@ -47,7 +48,8 @@ class LLMGrader:
         home: Path | None = None,
         backoff: float = 0.5,
     ):
-        """A grader on one chat model (`litellm_chat.LiteLLMModel` for every provider, `chat.FakeModel` in tests)."""
+        """A grader on one chat model (`openai_chat.OpenAIModel`, `litellm_chat.LiteLLMModel`; `chat.FakeModel` in
+        tests)."""
         self.chat = chat
         self.model = chat.name
         self.retries = max(0, retries)
@@ -145,11 +147,11 @@ class LLMGrader:
 
 
 def make(settings, samples: int = 1) -> LLMGrader:
-    """The registry's factory for `--grader llm`: the settings' model through litellm."""
-    from interviewer.grading.litellm_chat import LiteLLMModel  # litellm itself loads on the first call
+    """The registry's factory for `--grader llm`: the settings' model through the client `models_for` picks (the
+    openai SDK for OpenAI-compatible endpoints, litellm for the rest), its library loaded on the first call."""
+    from interviewer.grading.models_for import chat_model
 
-    chat = LiteLLMModel(settings.model, settings.api_base, settings.api_key, settings.timeout)
-    return LLMGrader(chat, retries=settings.retries, samples=samples, home=settings.home)
+    return LLMGrader(chat_model(settings), retries=settings.retries, samples=samples, home=settings.home)
 
 
 def median_grade(grades: list[Grade]) -> Grade:
