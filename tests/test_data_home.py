@@ -2,7 +2,9 @@
 can read or write, values that do not exist, and two processes on one session. Each gets one line that names the
 path or the value and says what to do — never "unexpected …" — and nothing is written where it should not be."""
 
+import contextlib
 import os
+import shutil
 import sqlite3
 import stat
 import subprocess
@@ -12,7 +14,7 @@ import pytest
 from conftest import ROOT
 
 from interviewer.errors import StoreError
-from interviewer.store import Store
+from interviewer.store import MIGRATIONS, Store
 
 
 def one_line_error(r, *needles):
@@ -37,7 +39,7 @@ def test_a_database_from_a_newer_version_is_refused_and_left_alone(cli, home):
     r = cli("sessions")
     one_line_error(r, str(db), "newer version", "upgrade")
     with sqlite3.connect(db) as c:
-        assert c.execute("SELECT count(*) FROM migrations").fetchone()[0] == 3
+        assert c.execute("SELECT count(*) FROM migrations").fetchone()[0] == len(MIGRATIONS) + 1
 
 
 def test_a_foreign_sqlite_file_is_refused_without_creating_our_tables_in_it(cli, home):
@@ -162,3 +164,58 @@ def test_a_session_is_held_by_one_process_at_a_time(home):
         holder.communicate("\n", timeout=30)
     with store.hold(sid):  # released when the holder is done
         pass
+
+
+@contextlib.contextmanager
+def read_only(*paths):
+    """Paths that nobody can write: immutable for root (whom permissions do not stop), else mode 0555/0444."""
+    if os.geteuid() == 0:
+        if shutil.which("chattr") is None:
+            pytest.skip("chattr is needed to make a path read-only for root")
+        done = []
+        try:
+            for p in paths:
+                r = subprocess.run(["chattr", "+i", str(p)], capture_output=True)
+                if r.returncode != 0:
+                    pytest.skip(f"cannot make {p} immutable here: {r.stderr.decode().strip()}")
+                done.append(p)
+            yield
+        finally:
+            for p in done:
+                subprocess.run(["chattr", "-i", str(p)], check=False)
+    else:
+        modes = {p: mode(p) for p in paths}
+        try:
+            for p in paths:
+                p.chmod(0o555 if p.is_dir() else 0o444)
+            yield
+        finally:
+            for p, m in modes.items():
+                p.chmod(m)
+
+
+def test_read_only_commands_work_on_a_read_only_home(cli, home, tmp_path):
+    answers = tmp_path / "a.txt"
+    answers.write_text("softmax 之前除以根号 d_k，防止点积方差随维度增大\n", encoding="utf-8")
+    assert cli("start", "-n", "1", "--order", "bank", "--answers", str(answers)).exit_code == 0
+    (sid,) = [s["id"] for s in cli("sessions", "--json").json_lines()]
+    db = home / "interviewer.db"
+    before = db.read_bytes()
+    wal = [p for p in home.glob("interviewer.db-*")]
+    with read_only(db, *wal, home):
+        for args in (("sessions",), ("show", sid), ("export", sid, "--format", "json"), ("stats",),
+                     ("stats", "--json"), ("history", "1.1"), ("report",)):  # fmt: skip
+            r = cli(*args)
+            assert r.exit_code == 0 and not r.stderr.strip(), (args, r)
+        assert cli("stats", "--json").json_lines()[0]["answers"] == 1
+        r = cli("start", "-n", "1", "--answers", str(answers))  # writing still says what is wrong
+        one_line_error(r, str(db))
+    assert db.read_bytes() == before
+
+
+def test_read_only_commands_on_a_read_only_home_with_no_database_show_no_history(cli, home):
+    with read_only(home):
+        r = cli("stats", "--json")
+        assert r.exit_code == 0, r
+        assert r.json_lines()[0]["sessions"] == 0
+    assert not (home / "interviewer.db").exists()

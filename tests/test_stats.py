@@ -19,10 +19,13 @@ SECOND = [
     "Decoder-only",
 ]
 STATS_KEYS = {
-    "since", "sessions", "answers", "graded", "ungraded", "average", "max_score", "by_section", "by_difficulty",
+    "since", "sessions", "answers", "graded", "ungraded", "skipped", "average", "max_score", "by_section",
+    "by_difficulty",
     "trend_by", "trend", "weakest_criteria", "to_review",
 }  # fmt: skip
-REVIEW_KEYS = {"question_id", "ref", "section", "text", "score", "attempts", "answered_at", "session_id"}
+REVIEW_KEYS = {
+    "question_id", "ref", "identity", "section", "text", "score", "attempts", "answered_at", "session_id",
+}  # fmt: skip
 HEADINGS = ("By section", "By difficulty", "Trend (average per session", "Weakest criteria", "To review")
 
 
@@ -51,10 +54,10 @@ def db(home, sql, params=()):
 
 
 def latest_grades(home):
-    """(session id, question ref, status, score, grade) of every turn's latest grade, in answer order."""
+    """(session id, question id as shown, status, score, grade) of every turn's latest grade, in answer order."""
     rows = db(
         home,
-        """SELECT t.session_id, t.question_ref, g.status, g.score, g.grade_json FROM turns t
+        """SELECT t.session_id, json_extract(t.question_json, '$.id'), g.status, g.score, g.grade_json FROM turns t
            JOIN grades g ON g.id = (SELECT MAX(id) FROM grades WHERE turn_id = t.id) ORDER BY t.id""",
     )
     return [(s, ref, st, score, json.loads(gj)) for s, ref, st, score, gj in rows]
@@ -82,11 +85,23 @@ def test_stats_counts_and_averages_match_the_stored_grades(cli, home, two_sessio
     assert st["average"] == round(sum(scores) / 5, 1)
     assert st["max_score"] == 10.0 and st["since"] is None
     (section,) = st["by_section"]
-    assert section == {"section": "基础原理与架构", "answers": 5, "graded": 5, "average": st["average"]}
+    assert section == {
+        "section": "基础原理与架构",
+        "answers": 5,
+        "graded": 5,
+        "skipped": 0,
+        "average": st["average"],
+    }
     # 1.1 and 1.2 are easy (twice each), 1.3 is medium (the 0)
     by_diff = {d["difficulty"]: d for d in st["by_difficulty"]}
     assert [d["difficulty"] for d in st["by_difficulty"]] == ["easy", "medium"]
-    assert by_diff["medium"] == {"difficulty": "medium", "answers": 1, "graded": 1, "average": 0.0}
+    assert by_diff["medium"] == {
+        "difficulty": "medium",
+        "answers": 1,
+        "graded": 1,
+        "skipped": 0,
+        "average": 0.0,
+    }
     easy = [scores[0], scores[1], scores[3], scores[4]]
     assert by_diff["easy"]["answers"] == 4 and by_diff["easy"]["average"] == round(sum(easy) / 4, 1)
 
@@ -98,7 +113,7 @@ def test_trend_per_session_is_oldest_first_and_matches_each_session_score(cli, t
     listed = {s["id"]: s["score"] for s in cli("sessions", "--json").json_lines()}
     for p in st["trend"]:
         assert p["average"] == listed[p["session_id"]]
-        assert set(p) == {"label", "session_id", "date", "answers", "graded", "average"}
+        assert set(p) == {"label", "session_id", "date", "answers", "graded", "skipped", "average"}
     assert [p["answers"] for p in st["trend"]] == [3, 2]
 
 
@@ -138,7 +153,7 @@ def test_to_review_ranks_questions_by_their_latest_graded_attempt(cli, home, tmp
     run_jsonl_session(cli, tmp_path, [("1.1", good)])
     rows = stats_json(cli)["to_review"]
     by_id = {r["question_id"]: r for r in rows}
-    latest_11 = [score for _, ref, _, score, _ in latest_grades(home) if ref.endswith(":1.1")][-1]
+    latest_11 = [score for _, qid, _, score, _ in latest_grades(home) if qid == "1.1"][-1]
     assert latest_11 > 0
     assert by_id["1.1"]["score"] == latest_11 and by_id["1.1"]["attempts"] == 2
     assert by_id["1.2"]["attempts"] == 1 and by_id["1.1"]["ref"] == "llm-basics:1.1"
@@ -202,16 +217,16 @@ def test_a_retry_within_a_session_replaces_the_earlier_try_in_the_averages(cli, 
     from interviewer.store import Store
 
     sid = run_session(cli, tmp_path, FIRST[:2])
-    ((turn_id, question_json, grade_json),) = db(
+    ((turn_id, ref, question_json, grade_json),) = db(
         home,
-        """SELECT t.id, t.question_json, g.grade_json FROM turns t JOIN grades g ON g.turn_id = t.id
+        """SELECT t.id, t.question_ref, t.question_json, g.grade_json FROM turns t JOIN grades g ON g.turn_id = t.id
            WHERE t.idx = 0""",
     )
     first_try = json.loads(grade_json)
     retry = first_try | {"score": 9.5}
     store = Store(home / "interviewer.db")
     try:
-        new_turn = store.add_turn(sid, 0, "llm-basics:1.1", json.loads(question_json), "better", attempt=2)
+        new_turn = store.add_turn(sid, 0, ref, json.loads(question_json), "better", attempt=2)
         store.add_grade(new_turn, retry)
     finally:
         store.close()
@@ -358,3 +373,130 @@ def test_resolve_ref_needs_a_bank_prefix_only_when_the_id_is_ambiguous():
     assert resolve_ref(refs, "9.9") is None
     with pytest.raises(InputError, match="several banks"):
         resolve_ref(refs, "1.1")
+
+
+# ---------------------------------------------------------------- one counting rule
+
+
+def test_a_retry_after_the_reference_is_practice_and_the_first_try_counts_everywhere(cli, home, tmp_path):
+    from interviewer.store import Store
+
+    sid = run_session(cli, tmp_path, FIRST[:2])
+    before = {"stats": stats_json(cli), "sessions": cli("sessions", "--json").json_lines()[0]}
+    ((turn_id, ref, question_json, grade_json),) = db(
+        home,
+        """SELECT t.id, t.question_ref, t.question_json, g.grade_json FROM turns t JOIN grades g ON g.turn_id = t.id
+           WHERE t.idx = 0""",
+    )
+    first = json.loads(grade_json)
+    store = Store(home / "interviewer.db")
+    try:
+        retry = store.add_turn(sid, 0, ref, json.loads(question_json), "the reference, said back", attempt=2,
+                               after_reference=True)  # fmt: skip
+        store.add_grade(retry, first | {"score": 9.5})
+    finally:
+        store.close()
+    st = stats_json(cli)
+    assert {k: st[k] for k in ("answers", "graded", "average", "by_section")} == {
+        k: before["stats"][k] for k in ("answers", "graded", "average", "by_section")
+    }
+    assert st["weakest_criteria"] == before["stats"]["weakest_criteria"]
+    assert {r["question_id"]: (r["score"], r["attempts"]) for r in st["to_review"]}["1.1"] == (
+        first["score"],
+        2,
+    )
+    row = cli("sessions", "--json").json_lines()[0]
+    assert (row["answered"], row["attempts"], row["score"]) == (2, 3, before["sessions"]["score"])
+    exported = json.loads(cli("export", sid, "--format", "json").stdout)
+    turn = exported["turns"][0]
+    assert (turn["attempt"], turn["grade"]["score"], turn["earlier_attempts"]) == (1, first["score"], [])
+    assert [(p["attempt"], p["score"]) for p in turn["practice_attempts"]] == [(2, 9.5)]
+    assert exported["summary"]["score"] == before["sessions"]["score"]
+    for text in (cli("show", sid, "--no-pager").stdout, cli("export", sid, "--format", "md").stdout):
+        assert "Practised after the reference answer (not counted): #2 9.5" in text
+    (h,) = cli("history", "1.1", "--json").json_lines()
+    assert [(a["attempt"], a["score"]) for a in h["attempts"]] == [(1, first["score"]), (2, 9.5)]
+
+
+class _Retrying:
+    """Answers with a hint, reads the feedback, then retries once with a better answer."""
+
+    def __init__(self, answers):
+        self.answers, self.retried = list(answers), False
+
+    def ask(self, question, index, total):
+        from interviewer.practice.engine import Response
+
+        text = self.answers.pop(0)
+        return Response(kind="answer", text=text, hint_used=not self.retried)
+
+    def ask_follow_up(self, question, follow_up):
+        return None
+
+    def after_feedback(self, question):
+        if self.retried:
+            return "next"
+        self.retried = True
+        return "retry"
+
+
+def test_the_hint_penalty_stays_with_the_try_that_counts_when_a_retry_follows_the_reference(home):
+    from io import StringIO
+
+    from interviewer.config import load_settings
+    from interviewer.core import load_questions
+    from interviewer.grading.graders import OfflineGrader
+    from interviewer.practice.engine import HINT_PENALTY, SessionEngine
+    from interviewer.store import Store
+    from interviewer.ui import TextReporter
+
+    store = Store(home / "interviewer.db")
+    questions = load_questions(load_settings())
+    q = questions.get("1.1")
+    reporter = TextReporter(out=StringIO(), err=StringIO(), home=home)  # shows the reference with the grade
+    engine = SessionEngine(store, questions, OfflineGrader(), reporter, home)
+    try:
+        sid = engine.create([q], "practice", {})
+        result = engine.run(sid, _Retrying([FIRST[0], SECOND[0] + " " + FIRST[0]]))
+        tries = store.turns(sid, all_attempts=True)
+        assert [(t["attempt"], t["final"], t["after_reference"], t["hint_used"]) for t in tries] == [
+            (1, True, False, True), (2, False, True, False),
+        ]  # fmt: skip
+        counted = tries[0]["grade"]
+        assert counted["hint_penalty"] == HINT_PENALTY and "hint_used" in counted["flags"]
+        assert result.summary["score"] == counted["score"] and result.summary["answered"] == 1
+        assert store.review_states()[q.ref]["reviews"] == 1  # practice teaches the schedule nothing
+        said = reporter.out.getvalue() + reporter.err.getvalue()
+        assert (
+            "this try is practice" in said
+            and f"practice after the reference: {counted['score']:.1f}/10 counts" in said
+        )
+    finally:
+        engine.close()
+        store.close()
+
+
+def test_a_skip_counts_as_zero_and_says_skipped_everywhere(cli, home, tmp_path):
+    path = tmp_path / "skip.txt"
+    path.write_text(FIRST[0] + "\n---\n\n---\n" + FIRST[1] + "\n", encoding="utf-8")
+    r = cli("start", "-n", "3", "--order", "bank", "--answers", str(path))
+    assert r.exit_code == 0, r
+    assert "Skipped: 0.0/10 (a skipped question counts as 0)" in r.stdout
+    assert "1 skipped as 0)" in r.stdout and "(1 skipped, as 0)" in r.stdout  # the total and its section
+    sid = cli("sessions", "--json").json_lines()[0]["id"]
+    assert (
+        cli("sessions", "--json").json_lines()[0]["skipped"] == 1
+        and "3/3 (1 skipped)" in cli("sessions").stdout
+    )
+    st = stats_json(cli)
+    assert (st["answers"], st["graded"], st["skipped"]) == (3, 3, 1) and st["by_section"][0]["skipped"] == 1
+    assert "1 skipped as 0" in cli("stats").stdout
+    exported = json.loads(cli("export", sid, "--format", "json").stdout)
+    assert [t["skipped"] for t in exported["turns"]] == [False, True, False]
+    assert exported["summary"]["skipped"] == 1
+    assert "Skipped (counts as 0)" in cli("export", sid, "--format", "md").stdout
+    assert "Skipped (counts as 0)" in cli("export", sid, "--format", "html").stdout
+    assert "Skipped (counts as 0)" in cli("show", sid, "--no-pager").stdout
+    report = tmp_path / "report.html"
+    assert cli("report", "-o", str(report)).exit_code == 0
+    assert "1 skipped (as 0)" in report.read_text(encoding="utf-8")

@@ -7,24 +7,34 @@ from typing import Annotated
 
 import typer
 
+from interviewer.cli import complete
 from interviewer.cli.common import (
     BankOpt,
+    Commands,
     JsonOpt,
     LangOpt,
     OutputOpt,
+    QuestionArg,
     _choice,
     _print_json,
     _settings,
     _write_output,
 )
 
-commands = typer.Typer()
+commands = Commands()
 
 SinceOpt = Annotated[
     str | None,
     typer.Option("--since", help="Only sessions started on or after DATE: 2026-03-01, a date-time, or 7d."),
 ]
-ByOpt = Annotated[str, typer.Option("--by", help="Trend: average per session or per day.")]
+ByOpt = Annotated[
+    str,
+    typer.Option(
+        "--by",
+        help="Trend: average per session or per day.",
+        autocompletion=complete.choices("session", "day"),
+    ),
+]
 TopOpt = Annotated[int, typer.Option("--top", min=1, help="How many weak criteria and questions to list.")]
 
 
@@ -44,7 +54,9 @@ def stats(
     _choice(by, TREND_BY, "--by")
     cutoff = parse_since(since)
     store = open_store(_settings(), write=False)
-    st = compute_stats(store.progress_facts(cutoff, by), since=cutoff, by=by, top=top)
+    st = compute_stats(
+        store.progress_facts(cutoff, by), since=cutoff, by=by, top=top, current=_current(store)
+    )
     if as_json:
         _print_json(st)
         return
@@ -56,23 +68,27 @@ def stats(
 
 @commands.command()
 def history(
-    question_id: Annotated[str, typer.Argument(help="Question id: 2.1, or bank:2.1.")],
+    question_id: QuestionArg,
     bank: BankOpt = None,
     lang: LangOpt = None,
     as_json: JsonOpt = False,
 ):
     """Every attempt at one question across sessions, oldest first. Example: interviewer history 2.1"""
     from interviewer.core import load_questions, open_store
+    from interviewer.errors import NotFoundError
     from interviewer.results.progress import history as question_history
     from interviewer.results.progress import resolve_ref
 
     settings = _settings(lang=lang)
     store = open_store(settings, write=False)
-    ref = resolve_ref(store.question_refs(), question_id)
     question = None
-    if ref is None:  # never answered: say so if the question exists, else the usual "no question" error
-        q = load_questions(settings, bank).get(question_id)
+    try:
+        q = load_questions(settings, bank, store).get(question_id)
         ref, question = q.ref, q.to_dict()
+    except NotFoundError:  # no longer in the bank: its history may still be stored
+        ref = resolve_ref(store.question_refs(), question_id)
+        if ref is None:
+            raise
     h = question_history(store.attempts(ref=ref), ref, question)
     if as_json:
         _print_json(h)
@@ -101,5 +117,19 @@ def report_cmd(
     cutoff = parse_since(since)
     store = open_store(_settings(), write=False)
     facts, listed = store.progress_facts(cutoff, by), store.session_records(cutoff, last=REPORT_SESSIONS)
-    data = report_data(facts, listed, since=cutoff, since_label=since, by=by, top=top)
+    data = report_data(
+        facts, listed, since=cutoff, since_label=since, by=by, top=top, current=_current(store)
+    )
     _write_output(render_report(data), output)
+
+
+def _current(store) -> dict:
+    """The questions of the banks in use by identity, so figures show each under its current id and section
+    (both editions of a bank as one); a bank that does not load leaves the stored names in place."""
+    from interviewer.core import load_questions
+    from interviewer.errors import BankError
+
+    try:
+        return {q.ref: q for q in load_questions(_settings(), None, store)}
+    except BankError:
+        return {}

@@ -1,15 +1,22 @@
-"""Question banks: parse the Markdown (or TOML) format into `Question`s with stable ids.
+"""Question banks: parse the Markdown (or TOML) format into `Question`s.
 
 Markdown format: `## Section` headings; numbered items
 `N. [频率:高][难度:易] question 提示：hint` (or `[freq:high][difficulty:easy] … Hint: …`), with an optional
-`[id:some-id]` tag. Indented lines continue the item above. Ids are `S.Q` (1-based section, 1-based item
-within the section, in file order) unless an `[id:…]` tag is given.
+`[id:some-id]` tag. Indented lines continue the item above.
+
+Two names per question. Its `id` is what is shown and typed: `S.Q` (1-based section, 1-based item within the
+section, in file order) unless an `[id:…]` tag is given. Its `key` is its identity, which history, schedules and
+stats are kept under (`ref` = `bank:key`): the `[id:…]` where given, otherwise `~` and a fingerprint of its
+normalised text, so inserting, deleting or reordering questions moves no history. Touched-up wording is
+matched back to its history by `content.identity`; the editions of a bank share keys (`core.load_banks`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,11 +64,14 @@ class Question:
     lang: str = "zh"
     path: str = ""
     line: int = 0
+    key: str = ""  # identity; empty means the id (questions made in code)
+    explicit: bool = False  # the id was given with [id:…]
+    editions: tuple[str, ...] = ()  # its text in the bank's other editions, which share its identity
 
     @property
     def ref(self) -> str:
-        """The qualified id, `bank:id`, unique across loaded banks."""
-        return f"{self.bank}:{self.id}"
+        """The question's identity qualified by its bank, `bank:key`: what history is stored under."""
+        return f"{self.bank}:{self.key or self.id}"
 
     def to_dict(self) -> dict:
         return {
@@ -88,6 +98,38 @@ class Bank:
         return list(dict.fromkeys(q.section for q in self.questions))
 
 
+def normalise(text: str) -> str:
+    """Text as compared for identity: NFKC, lower case, letters and digits only."""
+    return "".join(ch for ch in unicodedata.normalize("NFKC", text).lower() if ch.isalnum())
+
+
+def fingerprint(text: str) -> str:
+    return "~" + hashlib.sha1(normalise(text).encode("utf-8")).hexdigest()[:10]
+
+
+def _identify(path: str, items: list[tuple[int | None, int, int, dict]]) -> list[tuple[str, str, bool]]:
+    """(id, key, explicit) for each (line, section index, number, fields). The same text twice gets a second
+    key by its order (`~…-2`)."""
+    out, seen, keys = [], {}, set()
+    for line, sidx, num, fields in items:
+        given = fields.get("id")
+        qid = given or f"{sidx}.{num}"
+        if qid in seen:
+            first = f" (first at line {seen[qid]})" if seen[qid] else ""
+            raise BankError(path, line, f"duplicate question id {qid!r}{first}")
+        seen[qid] = line
+        if given:
+            out.append((qid, qid, True))
+            continue
+        key, k = fingerprint(fields["text"]), 1
+        while key in keys:
+            k += 1
+            key = f"{fingerprint(fields['text'])}-{k}"
+        keys.add(key)
+        out.append((qid, key, False))
+    return out
+
+
 def bank_name_and_lang(path: Path) -> tuple[str, str]:
     """`llm-basics.en.md` → ("llm-basics", "en"); `llm-basics.md` → ("llm-basics", "zh")."""
     stem = path.name.rsplit(".", 1)[0]
@@ -98,15 +140,20 @@ def bank_name_and_lang(path: Path) -> tuple[str, str]:
     return stem, "zh"
 
 
-def read_text(path: Path, error=BankError) -> str:
+def read_bytes(path: Path, error=BankError, folder: str = "is a folder, expected a file") -> bytes:
+    """A file's bytes, or `error(path, None, what went wrong)`."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise error(path, None, "file not found") from None
     except IsADirectoryError:
-        raise error(path, None, "is a folder, expected a file") from None
+        raise error(path, None, folder) from None
     except OSError as exc:
         raise error(path, None, f"cannot read: {exc.strerror}") from None
+
+
+def read_text(path: Path, error=BankError) -> str:
+    data = read_bytes(path, error)
     if b"\x00" in data[:8192]:
         raise error(path, None, "looks like a binary file, expected UTF-8 text")
     try:
@@ -209,25 +256,16 @@ def parse_markdown(text: str, path: str = "<bank>", name: str = "bank", lang: st
             items[-1] = (last[0], last[1], last[2], last[3], last[4] + " " + line.strip())
             continue
         # Any other line is prose (an intro paragraph, a sub-heading): allowed and ignored.
-    seen: dict[str, int] = {}
-    for lineno, sec, sidx, num, body in items:
-        fields = parse_item(path, lineno, body)
-        qid = fields.pop("id", None) or f"{sidx}.{num}"
-        if qid in seen:
-            raise BankError(path, lineno, f"duplicate question id {qid!r} (first at line {seen[qid]})")
-        seen[qid] = lineno
+    parsed = [
+        (lineno, sec, sidx, num, parse_item(path, lineno, body)) for lineno, sec, sidx, num, body in items
+    ]
+    names = _identify(path, [(lineno, sidx, num, fields) for lineno, _, sidx, num, fields in parsed])
+    for (lineno, sec, sidx, _, fields), (qid, key, explicit) in zip(parsed, names, strict=True):
+        fields.pop("id", None)
         bank.questions.append(
-            Question(
-                id=qid,
-                bank=name,
-                section=sec,
-                section_index=sidx,
-                lang=lang,
-                path=path,
-                line=lineno,
-                **fields,
-            )
-        )
+            Question(id=qid, key=key, explicit=explicit, bank=name, section=sec, section_index=sidx, lang=lang,
+                     path=path, line=lineno, **fields)
+        )  # fmt: skip
     if not bank.questions:
         raise BankError(path, None, "no questions found: expected '## Section' headings and numbered items")
     return bank
@@ -241,10 +279,10 @@ def parse_toml(text: str, path: str = "<bank>", name: str = "bank", lang: str = 
         m = re.search(r"line (\d+)", str(exc))
         raise BankError(path, int(m.group(1)) if m else None, f"invalid TOML: {exc}") from None
     bank = Bank(name=name, path=path, lang=lang, title=str(data.get("title", "")))
-    seen: set[str] = set()
     sections = data.get("sections", [])
     if not isinstance(sections, list) or not all(isinstance(x, dict) for x in sections):
         raise BankError(path, None, "'sections' must be an array of tables: [[sections]]")
+    parsed = []
     for sidx, sec in enumerate(sections, 1):
         questions = sec.get("questions", [])
         if not isinstance(questions, list) or not all(isinstance(x, dict) for x in questions):
@@ -256,27 +294,18 @@ def parse_toml(text: str, path: str = "<bank>", name: str = "bank", lang: str = 
             text = str(q.get("text", "")).strip()
             if not text:
                 raise BankError(path, None, f"question {sidx}.{num} has no text")
-            tags = {}
+            fields = {"text": text, "hint": str(q.get("hint", "")).strip()}
             for key in ("frequency", "difficulty", "id"):
                 if key in q:
-                    tags.update([_normalise_tag(path, 0, key, str(q[key]))])
-            qid = tags.pop("id", None) or f"{sidx}.{num}"
-            if qid in seen:
-                raise BankError(path, None, f"duplicate question id {qid!r}")
-            seen.add(qid)
-            bank.questions.append(
-                Question(
-                    id=qid,
-                    bank=name,
-                    section=sname,
-                    section_index=sidx,
-                    text=text,
-                    hint=str(q.get("hint", "")).strip(),
-                    lang=lang,
-                    path=path,
-                    **tags,
-                )
-            )
+                    fields.update([_normalise_tag(path, 0, key, str(q[key]))])
+            parsed.append((sname, sidx, num, fields))
+    names = _identify(path, [(None, sidx, num, fields) for _, sidx, num, fields in parsed])
+    for (sname, sidx, _, fields), (qid, key, explicit) in zip(parsed, names, strict=True):
+        fields.pop("id", None)
+        bank.questions.append(
+            Question(id=qid, key=key, explicit=explicit, bank=name, section=sname, section_index=sidx,
+                     lang=lang, path=path, **fields)
+        )  # fmt: skip
     if not bank.questions:
         raise BankError(path, None, "no questions found")
     return bank
@@ -312,6 +341,10 @@ class QuestionSet:
         self.questions = [q for b in self.banks for q in b.questions]
         self._by_ref = {q.ref: q for q in self.questions}
 
+    def by_ref(self, ref: str) -> Question | None:
+        """By identity, as stored with history and in a session's plan."""
+        return self._by_ref.get(ref)
+
     def __iter__(self):
         return iter(self.questions)
 
@@ -319,7 +352,13 @@ class QuestionSet:
         return len(self.questions)
 
     def get(self, qid: str) -> Question:
+        """As typed: a shown id (`2.1`), a shown id in a bank (`bank:2.1`), or an identity (`bank:~3f…`)."""
         qid = qid.strip()
+        bank, sep, shown = qid.rpartition(":")
+        if sep and bank:
+            matches = [q for q in self.questions if q.bank == bank and q.id == shown]
+            if matches:
+                return matches[0]
         if qid in self._by_ref:
             return self._by_ref[qid]
         matches = [q for q in self.questions if q.id == qid]

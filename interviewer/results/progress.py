@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from interviewer.content.bank import Question
 from interviewer.errors import InputError
 from interviewer.grading.models import MAX_SCORE
 from interviewer.store.progress import (
@@ -26,6 +27,7 @@ from interviewer.store.progress import (
 )
 
 TREND_BY = ("session", "day")
+Current = dict[str, Question]  # the loaded questions by identity (`Question.ref`)
 DIFFICULTY_ORDER = ("easy", "medium", "hard")
 _DAYS_RE = re.compile(r"^(\d+)\s*([dw])$", re.IGNORECASE)
 
@@ -70,7 +72,12 @@ def id_key(qid: str) -> tuple:
 
 
 def _row(tally: Tally) -> dict[str, Any]:
-    return {"answers": tally.answers, "graded": tally.graded, "average": tally.average}
+    return {
+        "answers": tally.answers,
+        "graded": tally.graded,
+        "skipped": tally.skipped,
+        "average": tally.average,
+    }
 
 
 def _sum_by(questions: list[QuestionTally], key) -> dict[Any, Tally]:
@@ -80,12 +87,21 @@ def _sum_by(questions: list[QuestionTally], key) -> dict[Any, Tally]:
     return groups
 
 
-def by_section(questions: list[QuestionTally]) -> list[dict[str, Any]]:
-    """Per section, in bank order (the section's smallest question id)."""
-    groups = _sum_by(questions, lambda q: q.section or "-")
+def by_section(questions: list[QuestionTally], current: Current | None = None) -> list[dict[str, Any]]:
+    """Per section, in bank order. A question still in a loaded bank counts under its section there (so the two
+    editions of a bank are one section); one no longer in any under the section it was asked in."""
+    current = current or {}
+
+    def place(q: QuestionTally) -> tuple[str, tuple]:
+        now = current.get(q.ref)
+        if now is not None:
+            return now.section, (0, now.bank, now.section_index, id_key(now.id))
+        return q.section or "-", (1, "", 0, id_key(q.qid or ""))
+
+    groups = _sum_by(questions, lambda q: place(q)[0])
     first: dict[str, tuple] = {}
     for q in questions:
-        s, k = q.section or "-", id_key(q.qid or "")
+        s, k = place(q)
         first[s] = min(first.get(s, k), k)
     return [{"section": s} | _row(groups[s]) for s in sorted(groups, key=lambda s: (first[s], s))]
 
@@ -119,21 +135,34 @@ def weakest_criteria(criteria: list[CriterionTally], top: int | None = None) -> 
     return rows[:top] if top else rows
 
 
-def to_review(latest: list[LatestGrade], top: int | None = None) -> list[dict[str, Any]]:
-    """Questions by the score of their latest graded attempt, lowest first."""
-    rows = [
-        {"question_id": x.qid, "ref": x.ref, "section": x.section, "text": x.text, "score": x.score,
-         "attempts": x.attempts, "answered_at": x.answered_at, "session_id": x.session_id}
-        for x in latest
-    ]  # fmt: skip
+def to_review(
+    latest: list[LatestGrade], top: int | None = None, current: Current | None = None
+) -> list[dict[str, Any]]:
+    """Questions by the score of their latest graded attempt, lowest first, under their current id."""
+    current = current or {}
+    rows = []
+    for x in latest:
+        now = current.get(x.ref)
+        qid, section, text = (now.id, now.section, now.text) if now else (x.qid, x.section, x.text)
+        bank = now.bank if now else x.ref.rpartition(":")[0]
+        rows.append(
+            {"question_id": qid, "ref": f"{bank}:{qid}", "identity": x.ref, "section": section, "text": text,
+             "score": x.score, "attempts": x.attempts, "answered_at": x.answered_at, "session_id": x.session_id}
+        )  # fmt: skip
     rows.sort(key=lambda r: (r["score"], id_key(r["ref"])))
     return rows[:top] if top else rows
 
 
 def stats(
-    facts: ProgressFacts, *, since: str | None = None, by: str = "session", top: int = 5
+    facts: ProgressFacts,
+    *,
+    since: str | None = None,
+    by: str = "session",
+    top: int = 5,
+    current: Current | None = None,
 ) -> dict[str, Any]:
-    """The progress figures of `stats` (and the top of `report`) from the store's grouped facts."""
+    """The progress figures of `stats` (and the top of `report`) from the store's grouped facts; `current` (the
+    loaded questions by identity) names questions and sections as the banks have them now."""
     if by not in TREND_BY:
         raise InputError(f"--by must be one of {', '.join(TREND_BY)}, got {by!r}")
     overall = sum((q.tally for q in facts.questions), Tally())
@@ -143,14 +172,15 @@ def stats(
         "answers": overall.answers,
         "graded": overall.graded,
         "ungraded": overall.ungraded,
+        "skipped": overall.skipped,
         "average": overall.average,
         "max_score": MAX_SCORE,
-        "by_section": by_section(facts.questions),
+        "by_section": by_section(facts.questions, current),
         "by_difficulty": by_difficulty(facts.questions),
         "trend_by": by,
         "trend": trend(facts.trend, by),
         "weakest_criteria": weakest_criteria(facts.criteria, top),
-        "to_review": to_review(facts.latest, top),
+        "to_review": to_review(facts.latest, top, current),
     }
 
 
@@ -161,7 +191,8 @@ def session_summary(record: SessionRecord) -> dict[str, Any]:
         "status": record.status, "mode": record.mode, "planned": record.planned,
         "grader_kind": record.grader_kind, "model": record.model,
         "score": record.tally.average, "max_score": MAX_SCORE, "answered": record.tally.answers,
-        "graded": record.tally.graded, "ungraded": record.tally.ungraded, "by_section": record.by_section,
+        "graded": record.tally.graded, "ungraded": record.tally.ungraded, "skipped": record.tally.skipped,
+        "by_section": record.by_section,
     }  # fmt: skip
 
 
@@ -185,8 +216,9 @@ def resolve_ref(refs: Iterable[str], qid: str) -> str | None:
 def history(
     attempts: list[dict[str, Any]], ref: str, question: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Every attempt at one question, oldest first; `question` describes it when there is no attempt yet."""
-    last_q = attempts[-1]["question"] if attempts else question or {}
+    """Every attempt at one question, oldest first; `question` describes it as its bank has it now (else the
+    latest attempt's copy does)."""
+    last_q = question or (attempts[-1]["question"] if attempts else {})
     rows = []
     for a in attempts:
         g = a["grade"] or {}
@@ -209,7 +241,8 @@ def history(
         )
     scores = [r["score"] for r in rows if r["score"] is not None]
     return {
-        "ref": ref,
+        "ref": f"{last_q.get('bank') or ref.rpartition(':')[0]}:{last_q.get('id', ref.rpartition(':')[2])}",
+        "identity": ref,
         "question_id": last_q.get("id", ref.rpartition(":")[2]),
         "section": last_q.get("section"),
         "text": last_q.get("text"),
@@ -232,10 +265,11 @@ def report(
     by: str = "session",
     top: int = 10,
     now: datetime | None = None,
+    current: Current | None = None,
 ) -> dict[str, Any]:
     """The data of the HTML progress report: the stats, plus a summary of the latest sessions in the period."""
     generated = (now or datetime.now(UTC)).astimezone().strftime("%Y-%m-%d %H:%M")
-    return stats(facts, since=since, by=by, top=top) | {
+    return stats(facts, since=since, by=by, top=top, current=current) | {
         "since_label": since_label or since,
         "generated_at": generated,
         "session_list": [session_summary(r) for r in sessions],

@@ -21,9 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from interviewer.errors import NotFoundError, StoreError
+from interviewer.store.audio import AUDIO_COLUMN, AudioQueries, decode_audio, insert_audio
+from interviewer.store.batches import BatchQueries
 from interviewer.store.files import make_private_dir, make_private_file
 from interviewer.store.progress import ProgressQueries
 from interviewer.store.schema import MIGRATIONS
+from interviewer.store.upkeep import SessionUpkeep
 
 __all__ = ["Store", "make_private_dir", "make_private_file", "now", "new_session_id", "MIGRATIONS"]
 
@@ -59,10 +62,11 @@ def _while_locked(fn, seconds: float = LOCK_WAIT_S):
 
 
 # A turn's columns with its latest grade and how many grades it has had: the one way a turn is read.
-_TURN_COLUMNS = """t.id, t.session_id, t.idx, t.attempt, t.question_ref, t.question_json, t.answer, t.answered_at,
-       t.duration_s, t.hint_used, t.final,
+_TURN_COLUMNS = f"""t.id, t.session_id, t.idx, t.attempt, t.question_ref, t.question_json, t.answer, t.answered_at,
+       t.duration_s, t.hint_used, t.final, t.after_reference, t.skipped,
        (SELECT grade_json FROM grades g WHERE g.id = t.grade_id) AS grade_json,
-       (SELECT COUNT(*) FROM grades g WHERE g.turn_id = t.id) AS grade_count"""
+       (SELECT COUNT(*) FROM grades g WHERE g.turn_id = t.id) AS grade_count,
+       {AUDIO_COLUMN}"""
 
 
 def decode_turn(row: sqlite3.Row) -> dict[str, Any]:
@@ -72,11 +76,13 @@ def decode_turn(row: sqlite3.Row) -> dict[str, Any]:
     gj = d.pop("grade_json", None)
     d["grade"] = json.loads(gj) if gj else None
     d["hint_used"] = bool(d["hint_used"])
-    d["final"] = bool(d["final"])
+    decode_audio(d)
+    for flag in ("final", "after_reference", "skipped"):
+        d[flag] = bool(d[flag])
     return d
 
 
-class Store(ProgressQueries):
+class Store(ProgressQueries, BatchQueries, SessionUpkeep, AudioQueries):
     """One database. Safe to share between the session thread and grading threads."""
 
     def __init__(self, path: Path, readonly: bool = False):
@@ -285,9 +291,13 @@ class Store(ProgressQueries):
         return row["id"]
 
     def sessions(self) -> list[dict[str, Any]]:
+        """Every session, newest first, with its questions answered (one a question, however many tries: the
+        counting rule of `progress`), its tries in all and its skips."""
         with self.lock:
             rows = self.db.execute(
-                """SELECT s.*, COUNT(t.id) AS answered FROM sessions s LEFT JOIN turns t ON t.session_id = s.id
+                """SELECT s.*, COALESCE(SUM(t.final), 0) AS answered, COUNT(t.id) AS attempts,
+                          COALESCE(SUM(t.final AND t.skipped), 0) AS skipped
+                   FROM sessions s LEFT JOIN turns t ON t.session_id = s.id
                    GROUP BY s.id ORDER BY s.started_at DESC, s.rowid DESC"""
             ).fetchall()
         return [dict(r) for r in rows]
@@ -304,23 +314,37 @@ class Store(ProgressQueries):
         duration_s: float | None = None,
         hint_used: bool = False,
         attempt: int = 1,
+        after_reference: bool = False,
+        audio: dict[str, Any] | None = None,
     ) -> int:
-        """Commit an answer (before it is graded). Returns the turn id. A new attempt at a question becomes the
-        session's last try at it."""
+        """Commit an answer (before it is graded) and drop its draft. Returns the turn id. A new attempt at a
+        question becomes the session's last try at it (`final`, the one that counts), unless it was made
+        `after_reference`: a retry after the reference answer was shown is practice, and the earlier try keeps
+        counting. An empty answer is a skip."""
         with self._transaction() as db:
-            earlier = "session_id = ? AND idx = ? AND attempt < ?"
-            db.execute(
-                f"DELETE FROM criterion_scores WHERE turn_id IN (SELECT id FROM turns WHERE {earlier})",
-                (sid, idx, attempt),
-            )
-            db.execute(f"UPDATE turns SET final = 0 WHERE {earlier}", (sid, idx, attempt))
+            if not after_reference:
+                earlier = "session_id = ? AND idx = ? AND attempt < ?"
+                db.execute(
+                    f"DELETE FROM criterion_scores WHERE turn_id IN (SELECT id FROM turns WHERE {earlier})",
+                    (sid, idx, attempt),
+                )
+                db.execute(f"UPDATE turns SET final = 0 WHERE {earlier}", (sid, idx, attempt))
             cur = db.execute(
                 """INSERT INTO turns (session_id, idx, attempt, question_ref, question_json, answer, answered_at,
-                                      duration_s, hint_used, qid, section, difficulty)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                                      duration_s, hint_used, qid, section, difficulty, final, after_reference, skipped)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (sid, idx, attempt, question_ref, json.dumps(question, ensure_ascii=False), answer, now(),
-                 duration_s, int(hint_used), question.get("id"), question.get("section"), question.get("difficulty")),
+                 duration_s, int(hint_used), question.get("id"), question.get("section"), question.get("difficulty"),
+                 int(not after_reference), int(after_reference), int(not answer.strip())),
             )  # fmt: skip
+            db.execute("DELETE FROM drafts WHERE session_id = ? AND idx = ?", (sid, idx))
+            if audio is not None:  # a spoken answer: its kept audio, with the turn
+                insert_audio(db, cur.lastrowid, audio, now())
+            if question.get("text"):
+                db.execute(
+                    "INSERT OR IGNORE INTO question_texts (ref, text) VALUES (?, ?)",
+                    (question_ref, question["text"]),
+                )
         return cur.lastrowid
 
     def add_follow_up(
@@ -430,3 +454,16 @@ class Store(ProgressQueries):
     def question_refs(self) -> list[str]:
         with self.lock:
             return [r[0] for r in self.db.execute("SELECT DISTINCT question_ref FROM turns ORDER BY 1")]
+
+    def known_texts(self, banks: list[str]) -> dict[str, list[str]]:
+        """Every text each question identity of these banks has been asked with (ref → texts)."""
+        out: dict[str, list[str]] = {}
+        with self.lock:
+            for bank in banks:
+                rows = self.db.execute(
+                    "SELECT ref, text FROM question_texts WHERE ref >= ? AND ref < ?",
+                    (f"{bank}:", f"{bank};"),
+                )
+                for ref, text in rows:
+                    out.setdefault(ref, []).append(text)
+        return out

@@ -1,9 +1,11 @@
 """The queries behind `stats`, `report` and `history`: grouped in SQL and returned as typed records, so their
 cost follows the number of questions, sessions shown and criteria, not the number of answers ever given.
 
-Counting rule (as in a session's own summary): a session's last try at a question (`turns.final`) is the answer
-that counts; its latest grade is the one that counts; an ungraded answer is counted, never averaged as 0. The
-questions to review see every try.
+Counting rule (as in a session's own summary, `sessions`, the report and the exports): a session's last try at a
+question (`turns.final`) is the answer that counts, except a retry made after the reference answer was shown, which
+is practice and never replaces the try before it; its latest grade is the one that counts, with any hint penalty
+it carries; an ungraded answer is counted, never averaged as 0; a skip counts as 0 and is counted as skipped. The
+questions to review see every try but the practice ones.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # `turns.score` is the score of the turn's latest grade when that grade is graded, else NULL
-_TALLY = "COUNT(*) AS answers, COUNT(t.score) AS graded, TOTAL(t.score) AS total"
+_TALLY = "COUNT(*) AS answers, COUNT(t.score) AS graded, TOTAL(t.score) AS total, TOTAL(t.skipped) AS skipped"
 _SINCE = "(:since IS NULL OR s.started_at >= :since)"
 
 
@@ -30,11 +32,13 @@ def _turns(since: str | None, final: bool = True) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Tally:
-    """Answers in a group: how many, how many graded, and the sum of the graded scores."""
+    """Answers in a group: how many, how many graded, the sum of the graded scores, and how many were skipped
+    (graded 0, among the graded)."""
 
     answers: int = 0
     graded: int = 0
     total: float = 0.0
+    skipped: int = 0
 
     @property
     def ungraded(self) -> int:
@@ -45,11 +49,16 @@ class Tally:
         return round(self.total / self.graded, 1) if self.graded else None
 
     def __add__(self, other: Tally) -> Tally:
-        return Tally(self.answers + other.answers, self.graded + other.graded, self.total + other.total)
+        return Tally(
+            self.answers + other.answers,
+            self.graded + other.graded,
+            self.total + other.total,
+            self.skipped + other.skipped,
+        )
 
 
 def _tally(row: sqlite3.Row) -> Tally:
-    return Tally(row["answers"], row["graded"], row["total"])
+    return Tally(row["answers"], row["graded"], row["total"], int(row["skipped"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +173,7 @@ class ProgressQueries:
         rows = self._rows(
             f"""WITH latest AS (
                     SELECT t.question_ref, COUNT(*) AS attempts,
-                           MAX(CASE WHEN t.score IS NOT NULL THEN t.answered_at || printf('#%012d', t.id) END) AS last
+                           MAX(CASE WHEN t.score IS NOT NULL AND NOT t.after_reference THEN t.answered_at || printf('#%012d', t.id) END) AS last
                     {_turns(since, final=False)} GROUP BY t.question_ref)
                 SELECT t.question_ref, t.qid, t.section, json_extract(t.question_json, '$.text') AS text, t.score,
                        latest.attempts, t.answered_at, t.session_id

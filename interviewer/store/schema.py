@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from interviewer.store.audio import migrate_007_audio
+
 
 def _run(db: sqlite3.Connection, script: str) -> None:
     """Statements one by one: executescript() would commit the migration's transaction half-way."""
@@ -147,8 +149,101 @@ def _m003_progress_facts(db: sqlite3.Connection) -> None:
     )
 
 
+def _m004_question_texts(db: sqlite3.Connection) -> None:
+    """Every text each question identity has been asked with, so a question keeps its history when its bank is
+    edited (see `content.identity`)."""
+    _run(
+        db,
+        """
+        CREATE TABLE question_texts (
+            ref TEXT NOT NULL,
+            text TEXT NOT NULL,
+            PRIMARY KEY (ref, text)
+        ) WITHOUT ROWID;
+        INSERT OR IGNORE INTO question_texts (ref, text)
+            SELECT DISTINCT question_ref, json_extract(question_json, '$.text') FROM turns
+            WHERE json_extract(question_json, '$.text') IS NOT NULL
+        """,
+    )
+
+
+def _m005_drafts_skips_practice_retries(db: sqlite3.Connection) -> None:
+    """The answer being typed, kept as it is typed (one draft per session and question, gone once the answer is
+    committed); whether a turn is a skip (no answer: it scores 0 and is shown as skipped); and whether a try was
+    made after the reference answer was shown (practice: the session's earlier try stays the one that counts). The
+    covering indexes gain both, so progress figures still never read the wide rows."""
+    _run(
+        db,
+        """
+        CREATE TABLE drafts (
+            session_id TEXT NOT NULL REFERENCES sessions(id),
+            idx INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            saved_at TEXT NOT NULL,
+            PRIMARY KEY (session_id, idx)
+        );
+        ALTER TABLE turns ADD COLUMN after_reference INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE turns ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;
+        UPDATE turns SET skipped = (trim(answer, ' ' || char(9, 10, 13)) = '');
+        DROP INDEX IF EXISTS turns_session;
+        DROP INDEX IF EXISTS turns_progress;
+        CREATE INDEX turns_session ON turns(session_id, idx, attempt, final, score, section, skipped);
+        CREATE INDEX turns_progress
+            ON turns(question_ref, qid, section, difficulty, final, score, session_id, grade_id, answered_at, skipped,
+                    after_reference)
+        """,
+    )
+
+
+def _m006_batch_runs(db: sqlite3.Connection) -> None:
+    """Resumable batch runs (`grade --batch`): one run per input file's fingerprint and grading settings, one row
+    per line as it completes (the output line, grade included), and the provider batch jobs a run submitted
+    (`--via batch-api`), whose lines wait as `submitted` until the job's replies are fetched."""
+    _run(
+        db,
+        """
+        CREATE TABLE batch_runs (
+            id INTEGER PRIMARY KEY,
+            fingerprint TEXT NOT NULL,         -- sha256 of the input file's bytes
+            settings_key TEXT NOT NULL,        -- what makes two runs of one file the same run (grader, model, ...)
+            path TEXT NOT NULL,                -- the file as last given, for display only
+            via TEXT NOT NULL DEFAULT 'live',  -- live | batch-api
+            total INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            finished_at TEXT,
+            settings_json TEXT NOT NULL        -- public settings, never a secret
+        );
+        CREATE INDEX batch_runs_key ON batch_runs(fingerprint, settings_key, id);
+        CREATE TABLE batch_lines (
+            run_id INTEGER NOT NULL REFERENCES batch_runs(id),
+            line INTEGER NOT NULL,             -- the input's line number
+            status TEXT NOT NULL,              -- graded | ungraded | submitted
+            job_id TEXT,                       -- the provider batch job that holds or held it
+            output_json TEXT,                  -- the output line: the grade with the input's id echoed
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (run_id, line)
+        ) WITHOUT ROWID;
+        CREATE TABLE batch_jobs (
+            id TEXT PRIMARY KEY,               -- the provider's batch id
+            run_id INTEGER NOT NULL REFERENCES batch_runs(id),
+            status TEXT NOT NULL,              -- the provider's: validating | in_progress | completed | failed | expired ...
+            lines INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            info_json TEXT NOT NULL            -- model, api base, input file id and the provider's last answer
+        );
+        CREATE INDEX batch_jobs_run ON batch_jobs(run_id)
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_initial", _m001_initial),
     ("002_attempts_follow_ups_reviews", _m002_attempts_follow_ups_reviews),
     ("003_progress_facts", _m003_progress_facts),
+    ("004_question_texts", _m004_question_texts),
+    ("005_drafts_skips_practice_retries", _m005_drafts_skips_practice_retries),
+    ("006_batch_runs", _m006_batch_runs),
+    ("007_audio", migrate_007_audio),
 ]
