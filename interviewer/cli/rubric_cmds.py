@@ -7,13 +7,26 @@ from typing import Annotated
 
 import typer
 
-from interviewer.cli.common import BankOpt, JsonOpt, LangOpt, _print_json, _settings
+from interviewer.cli.common import (
+    BankOpt,
+    BaseOpt,
+    Commands,
+    JsonOpt,
+    LangOpt,
+    ModelOpt,
+    QuestionArg,
+    _grading_settings,
+    _print_json,
+    _settings,
+)
 
-rubric_app = typer.Typer(help="Show and validate rubrics.", no_args_is_help=True)
+rubric_app = Commands(help="Show, validate and draft rubrics.", no_args_is_help=True)
 
 
 @rubric_app.command("show")
-def rubric_show(question_id: str, bank: BankOpt = None, lang: LangOpt = None, as_json: JsonOpt = False):
+def rubric_show(
+    question_id: QuestionArg, bank: BankOpt = None, lang: LangOpt = None, as_json: JsonOpt = False
+):
     """Show the rubric in use for a question, and whether it is curated or derived. Example: interviewer rubric show 2.1"""
     from interviewer.content.rubric import rubric_for
     from interviewer.core import load_questions
@@ -57,3 +70,72 @@ def rubric_validate(
     targets = paths or [asset_dir("rubrics")]
     checked = validate_rubric_files(targets, questions)
     typer.echo(f"ok: {checked} rubric file(s) valid")
+
+
+@rubric_app.command("draft")
+def rubric_draft(
+    model: ModelOpt = None,
+    api_base: BaseOpt = None,
+    bank: BankOpt = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option("--only", help="Draft these questions (repeat the option), even if they have a rubric."),
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, max=64, help="Questions drafted at once.")
+    ] = 4,
+    force: Annotated[bool, typer.Option("--force", help="Replace drafts and reviewed rubrics too.")] = False,
+    lang: LangOpt = None,
+    as_json: JsonOpt = False,
+):
+    """Draft a rubric with a model for each question that has none, into $INTERVIEWER_HOME/rubrics/ for review.
+    Example: interviewer rubric draft --bank my.md --model openai/gpt-4o-mini"""
+    from interviewer.content.drafting import draft_rubrics
+    from interviewer.content.rubric import rubric_for
+    from interviewer.core import load_questions
+    from interviewer.errors import InputError
+    from interviewer.grading.models_for import chat_model
+
+    settings = _grading_settings(model, api_base, "llm", lang=lang)
+    if settings.home is None:
+        raise InputError("rubric draft writes into the data home: set INTERVIEWER_HOME")
+    questions = load_questions(settings, bank)
+    if only:
+        chosen = [questions.get(q) for q in dict.fromkeys(only)]
+    else:
+        chosen = [q for q in questions if rubric_for(q, settings.home).source in ("derived", "reference")]
+    if not chosen:
+        typer.echo("Every question has a rubric; use --only ID to draft one again.", err=True)
+        return
+
+    def done(d):
+        if as_json:
+            _print_json({"question_id": d.question_id, "status": d.status, "path": str(d.path),
+                         "detail": d.detail, "attempts": d.attempts})  # fmt: skip
+        elif d.status == "failed":
+            typer.echo(
+                f"error: {d.question_id}: no valid rubric after {d.attempts} tries ({d.detail})", err=True
+            )
+        else:
+            typer.echo(
+                f"{d.question_id:<8} {d.status:<8} {d.path}"
+                + (f"  ({d.detail})" if d.status != "written" else "")
+            )
+
+    results = draft_rubrics(
+        chat_model(settings),
+        chosen,
+        settings.home / "rubrics",
+        force=force,
+        concurrency=concurrency,
+        on_done=done,
+    )
+    written = sum(d.status == "written" for d in results)
+    failed = sum(d.status == "failed" for d in results)
+    typer.echo(
+        f"Drafted {written} rubric(s); {failed} failed. Review them (delete each file's `drafted` line when done), "
+        "then check with: interviewer rubric validate " + str(settings.home / "rubrics"),
+        err=True,
+    )
+    if failed:
+        raise typer.Exit(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import re
@@ -62,6 +63,8 @@ class Rubric:
     path: str = ""
     reference_answer_en: str = ""
     lang: str = "zh"
+    question: str = ""  # the question it was written for, so it follows its question when the bank is edited
+    question_en: str = ""  # and that question in the English edition
 
     def localised(self, lang: str) -> Rubric:
         """The rubric as a candidate of that edition reads it: English names, points, mistakes and reference
@@ -293,8 +296,12 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise RubricError(path, None, "version must be a positive integer")
     raw_criteria = data.get("criteria")
-    if not isinstance(raw_criteria, list) or not raw_criteria:
-        raise RubricError(path, None, "no [[criteria]]: a rubric needs at least one criterion")
+    if raw_criteria is None and str(data.get("reference_answer", "")).strip():
+        raw_criteria = []  # a reference answer alone: the criteria are derived from it (see rubric_for)
+    elif not isinstance(raw_criteria, list) or not raw_criteria:
+        raise RubricError(
+            path, None, "no [[criteria]]: a rubric needs at least one criterion, or a reference_answer"
+        )
     criteria, seen = [], set()
     for i, c in enumerate(raw_criteria, 1):
         if not isinstance(c, dict):
@@ -369,7 +376,7 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
         raise RubricError(path, None, "accuracy_weight must be a positive number")
     return Rubric(
         question_id=qid.strip(),
-        source="curated",
+        source="drafted" if str(data.get("drafted", "")).strip() else "curated",
         criteria=criteria,
         version=version,
         reference_answer=str(data.get("reference_answer", "")).strip(),
@@ -377,11 +384,25 @@ def parse_rubric(text: str, path: str = "<rubric>") -> Rubric:
         accuracy_weight=float(acc),
         path=path,
         reference_answer_en=str(data.get("reference_answer_en", "")).strip(),
+        question=str(data.get("question", "")).strip(),
+        question_en=str(data.get("question_en", "")).strip(),
     )
 
 
 def load_rubric_file(path: Path) -> Rubric:
-    return parse_rubric(read_text(path, RubricError), str(path))
+    """A rubric file, parsed once per version of the file (a session reads each many times)."""
+    try:
+        st = path.stat()
+    except OSError:
+        st = None
+    if st is None:
+        return parse_rubric(read_text(path, RubricError), str(path))
+    return copy.deepcopy(_parsed(str(path), st.st_mtime_ns, st.st_size))
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(path: str, mtime_ns: int, size: int) -> Rubric:
+    return parse_rubric(read_text(Path(path), RubricError), path)
 
 
 def rubric_dirs(home: Path | None) -> list[Path]:
@@ -393,13 +414,41 @@ def rubric_dirs(home: Path | None) -> list[Path]:
 
 
 def curated_path(question: Question, home: Path | None) -> Path | None:
+    """The curated rubric file of a question: the one named by its id, unless that file says it was written for
+    another question (the bank was edited); then the one of the bank's files written for this question."""
     for base in rubric_dirs(home):
-        p = base / question.bank / f"{question.id}.toml"
-        if p.is_file():
-            if home is not None and base == home / "rubrics":
-                refuse_if_others_can_write(p)  # a user's rubric steers the grade
-            return p
+        folder = base / question.bank
+        p = folder / f"{question.id}.toml"
+        if p.is_file() and written_for(load_rubric_file(p), question):
+            return _checked(p, base, home)
+        if folder.is_dir():
+            for other in sorted(folder.glob("*.toml")):
+                if (
+                    other != p
+                    and (rubric := load_rubric_file(other)).question
+                    and written_for(rubric, question)
+                ):
+                    return _checked(other, base, home)
+        if p.is_file():  # written for another question, and none is written for this one
+            return None
     return None
+
+
+def _checked(path: Path, base: Path, home: Path | None) -> Path:
+    if home is not None and base == home / "rubrics":
+        refuse_if_others_can_write(path)  # a user's rubric steers the grade
+    return path
+
+
+def written_for(rubric: Rubric, question: Question) -> bool:
+    """A rubric without a `question` belongs to the id it names; one with a `question` to a question that reads
+    the same (in any edition), or nearly so."""
+    from interviewer.content.identity import SIMILAR, similarity, texts_of
+
+    written = [t for t in (rubric.question, rubric.question_en) if t]
+    if not written:
+        return rubric.question_id == question.id
+    return max(similarity(w, t) for w in written for t in texts_of(question)) >= SIMILAR
 
 
 def rubric_for(question: Question, home: Path | None = None) -> Rubric:
@@ -408,7 +457,11 @@ def rubric_for(question: Question, home: Path | None = None) -> Rubric:
     if path is None:
         return derive_rubric(question)
     rubric = load_rubric_file(path).localised(question.lang)
-    if rubric.question_id != question.id:
+    if not rubric.criteria:  # a reference answer alone (an imported answer): criteria derived from it
+        derived = reference_rubric(question.id, question.text, rubric.reference_answer, question.hint)
+        derived.path, derived.version = rubric.path, rubric.version
+        return derived
+    if rubric.question_id != question.id and not rubric.question:
         raise RubricError(
             path,
             None,
@@ -441,6 +494,19 @@ def validate_rubric_files(targets: list[Path], questions) -> int:
             )
         if rubric.question_id not in ids:
             raise RubricError(f, None, f"question_id {rubric.question_id!r} is not in bank {bank!r}")
+        here = next(q for q in questions if q.bank == bank and q.id == rubric.question_id)
+        if rubric.question and not written_for(rubric, here):
+            moved = [q.id for q in questions if q.bank == bank and written_for(rubric, q)]
+            where = (
+                f"its question is now {moved[0]}: rename the file {moved[0]}.toml and set question_id"
+                if moved
+                else "its question is no longer in the bank"
+            )
+            raise RubricError(
+                f,
+                None,
+                f"written for “{rubric.question[:40]}”, but {rubric.question_id} is “{here.text[:40]}”; {where}",
+            )
         if f.stem != rubric.question_id:
             raise RubricError(
                 f, None, f"file name must be {rubric.question_id}.toml to match its question_id"
