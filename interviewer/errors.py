@@ -10,6 +10,7 @@ class ExitCode(IntEnum):
     OK = 0
     FAILURE = 1
     USAGE = 2
+    PARTIAL = 3  # a batch ran to the end with some lines ungraded (their errors are in the output)
     INTERRUPTED = 130
 
 

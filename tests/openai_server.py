@@ -13,6 +13,9 @@ Endpoints
 ---------
 * ``POST /v1/chat/completions`` and ``POST /chat/completions``: answered by the
   next scripted step (see below).
+* ``POST /v1/audio/transcriptions`` and ``POST /audio/transcriptions``
+  (multipart form: ``file``, ``model``, ``response_format``, …): answered by
+  the next step of the transcription queue (see ``Transcript`` below).
 * ``GET /v1/models`` and ``GET /models``: a small fixed model list.
 * Anything else: 404 with an OpenAI-style error body (recorded, no step used).
 
@@ -45,6 +48,14 @@ Server API
     Block until at least ``n`` requests have been recorded.
 ``.reset()``
     Forget recorded requests and scripted steps.
+``.script_transcription(*steps)`` / ``.transcription_default``
+    The transcription endpoint's own FIFO queue and default (a step, or a
+    callable ``(record) -> step``, where ``record`` is the recorded request with
+    ``form`` (field → str) and ``files`` (field → ``(filename, bytes)``));
+    initially ``Transcript("OK")``. A plain ``str`` is ``Transcript(that_str)``;
+    ``Status``, ``Raw``, ``Hang`` and ``Drop`` work as for chat.
+``.transcriptions``
+    The recorded transcription requests (each with ``form`` and ``files``).
 
 Steps (dataclasses)
 -------------------
@@ -85,6 +96,12 @@ Steps (dataclasses)
 A step that cannot be served (not a step, or a ``content`` / ``.default``
 callable that raises) gets a 500 whose error message names the exception.
 
+``Transcript(text, segments=None, duration=None, language="en", latency=0.0)``
+    200 with a transcription: ``{"text"}`` for ``response_format=json`` (the
+    default), the text alone for ``text``, and for ``verbose_json``
+    ``{"task", "language", "duration", "text", "segments"}``, each segment a
+    ``(start, end, text)`` triple sent as ``{"id", "start", "end", "text", …}``.
+
 ``chat_json_reply(obj, **reply_kwargs)`` returns
 ``Reply(json.dumps(obj, ensure_ascii=False), **reply_kwargs)``.
 """
@@ -111,6 +128,7 @@ __all__ = [
     "Reply",
     "Status",
     "Step",
+    "Transcript",
     "chat_json_reply",
 ]
 
@@ -118,6 +136,7 @@ MODELS = ("gpt-4o-mini", "gpt-4o", "fake-model")
 
 _CHAT_PATHS = frozenset({"/v1/chat/completions", "/chat/completions"})
 _MODEL_PATHS = frozenset({"/v1/models", "/models"})
+_TRANSCRIPTION_PATHS = frozenset({"/v1/audio/transcriptions", "/audio/transcriptions"})
 
 # status -> (error type, error code) for generated OpenAI-style error bodies
 _ERROR_KINDS = {
@@ -182,7 +201,42 @@ class Drop:
     """Close the connection without any response."""
 
 
-Step = Reply | Status | Raw | Hang | Drop | str
+@dataclass
+class Transcript:
+    """200 with a transcription of the uploaded audio (see module docstring)."""
+
+    text: str
+    segments: list[tuple[float, float, str]] | None = None
+    duration: float | None = None
+    language: str = "en"
+    latency: float = 0.0
+
+
+Step = Reply | Status | Raw | Hang | Drop | Transcript | str
+
+
+def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+    """A multipart/form-data body as (form fields, files); empty when it is not one."""
+    import email.parser
+    import email.policy
+
+    if not content_type.lower().startswith("multipart/form-data"):
+        return {}, {}
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + body)
+    form: dict[str, str] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        data = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            files[name] = (filename, data)
+        else:
+            form[name] = data.decode("utf-8", errors="replace")
+    return form, files
 
 
 def chat_json_reply(obj: Any, **reply_kwargs: Any) -> Reply:
@@ -267,6 +321,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         record = self._read_and_record()
         path = record["path"]
+        if self.server.fake.batches.handles(path):  # files and batches: see openai_batches
+            return self._batch_endpoint(record)
         if path in _MODEL_PATHS:
             self._send_json(
                 200,
@@ -283,6 +339,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         record = self._read_and_record()
+        if self.server.fake.batches.handles(record["path"]):
+            return self._batch_endpoint(record)
+        if record["path"] in _TRANSCRIPTION_PATHS:
+            self._transcription(record)
+            return
         if record["path"] not in _CHAT_PATHS:
             self._send_json(404, error_body(404, f"Unknown path: {record['path']}"))
             return
@@ -294,6 +355,71 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # a broken step or content callable: make it visible
             message = f"FakeOpenAI step failed: {type(exc).__name__}: {exc}"
             self._send_json(500, error_body(500, message))
+
+    def _transcription(self, record: dict) -> None:
+        record["form"], record["files"] = parse_multipart(
+            record["headers"].get("content-type", ""), record["body"]
+        )
+        fake = self.server.fake
+        try:
+            step = fake._next_transcription_step(record)
+            self._perform_transcription(step, record)
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+        except Exception as exc:
+            self._send_json(500, error_body(500, f"FakeOpenAI step failed: {type(exc).__name__}: {exc}"))
+
+    def _perform_transcription(self, step: Any, record: dict) -> None:
+        fake = self.server.fake
+        if isinstance(step, str):
+            step = Transcript(step)
+        if isinstance(step, Hang):
+            if not fake._sleep(step.seconds):
+                return self._abort()
+            then = step.then if step.then is not None else fake._resolve_transcription_default(record)
+            return self._perform_transcription(then, record)
+        if not isinstance(step, Transcript):
+            return self._perform(step, None)
+        if not fake._sleep(step.latency):
+            return self._abort()
+        fmt = record["form"].get("response_format") or "json"
+        if fmt == "text":
+            return self._send(200, step.text.encode("utf-8"), "text/plain; charset=utf-8")
+        body: dict[str, Any] = {"text": step.text}
+        if fmt == "verbose_json":
+            segments = step.segments or []
+            duration = step.duration if step.duration is not None else (segments[-1][1] if segments else 0.0)
+            body = {
+                "task": "transcribe",
+                "language": step.language,
+                "duration": duration,
+                "text": step.text,
+                "segments": [
+                    {
+                        "id": i,
+                        "seek": 0,
+                        "start": a,
+                        "end": b,
+                        "text": t,
+                        "tokens": [],
+                        "temperature": 0.0,
+                        "avg_logprob": -0.2,
+                        "compression_ratio": 1.0,
+                        "no_speech_prob": 0.01,
+                    }
+                    for i, (a, b, t) in enumerate(segments)
+                ],  # fmt: skip
+            }
+        return self._send_json(200, body)
+
+    def _batch_endpoint(self, record: dict) -> None:
+        status, body = self.server.fake.batches.answer(
+            record["method"], record["path"], record, parse_multipart
+        )
+        if isinstance(body, bytes):
+            self._send(status, body, "application/octet-stream")
+        else:
+            self._send_json(status, body)
 
     # --- helpers ----------------------------------------------------------
 
@@ -463,9 +589,19 @@ class FakeOpenAI:
         self._recorded = threading.Condition(self._lock)
         self._requests: list[dict] = []
         self._queue: collections.deque = collections.deque()
+        self._transcription_queue: collections.deque = collections.deque()
+        self.transcription_default: Any = Transcript("OK")
         self._connections: dict[socket.socket, threading.Thread] = {}
         self._stopping = threading.Event()
         self._server: _Server | None = None
+        import runpy
+        from pathlib import Path
+
+        # the file beside this one, however this one was loaded (imported, or run by path as bench/ does)
+        batches_module = runpy.run_path(str(Path(__file__).with_name("openai_batches.py")))
+        BatchEndpoints = batches_module["BatchEndpoints"]  # noqa: N806
+
+        self.batches = BatchEndpoints(self)  # /v1/files and /v1/batches (see openai_batches)
         self._thread: threading.Thread | None = None
 
     # --- lifecycle --------------------------------------------------------
@@ -531,6 +667,16 @@ class FakeOpenAI:
             self._queue.extend(steps)
         return self
 
+    def script_transcription(self, *steps: Step) -> FakeOpenAI:
+        with self._lock:
+            self._transcription_queue.extend(steps)
+        return self
+
+    @property
+    def transcriptions(self) -> list[dict]:
+        with self._lock:
+            return [r for r in self._requests if r["path"] in _TRANSCRIPTION_PATHS]
+
     @property
     def pending(self) -> int:
         with self._lock:
@@ -554,6 +700,7 @@ class FakeOpenAI:
         with self._lock:
             self._requests.clear()
             self._queue.clear()
+            self._transcription_queue.clear()
 
     # --- used by the handler ---------------------------------------------
 
@@ -567,6 +714,16 @@ class FakeOpenAI:
             if self._queue:
                 return self._queue.popleft()
         return self._resolve_default(request_json)
+
+    def _next_transcription_step(self, record: dict) -> Any:
+        with self._lock:
+            if self._transcription_queue:
+                return self._transcription_queue.popleft()
+        return self._resolve_transcription_default(record)
+
+    def _resolve_transcription_default(self, record: dict) -> Any:
+        default = self.transcription_default
+        return default(record) if callable(default) else default
 
     def _resolve_default(self, request_json: Any) -> Any:
         default = self.default

@@ -33,7 +33,7 @@ def adhoc_question(qid: str, text: str, hint: str) -> Question:
 
 
 def parse_batch_line(
-    obj: Any, lineno: int, path: str, questions: QuestionSet, home: Path | None
+    obj: Any, lineno: int, path: str, questions: QuestionSet, home: Path | None, rubric_of=rubric_for
 ) -> BatchItem:
     if not isinstance(obj, dict):
         raise AnswersError(path, lineno, "each line must be a JSON object")
@@ -45,7 +45,7 @@ def parse_batch_line(
             q = questions.get(str(obj["question_id"]))
         except NotFoundError as exc:
             raise AnswersError(path, lineno, str(exc)) from None
-        return BatchItem(lineno, obj.get("id"), q, rubric_for(q, home), answer)
+        return BatchItem(lineno, obj.get("id"), q, rubric_of(q, home), answer)
     text = obj.get("question")
     if not isinstance(text, str) or not text.strip():
         raise AnswersError(
@@ -68,6 +68,47 @@ def json_lines(path: Path) -> Iterator[tuple[int, Any]]:
             yield lineno, load_json_line(line, path, lineno)
 
 
+def lazy_json_lines(path: Path) -> Iterator[tuple[int, Any]]:
+    """As `json_lines`, reading one line at a time: memory stays flat whatever the file's size."""
+    try:
+        f = path.open("rb")
+    except FileNotFoundError:
+        raise AnswersError(path, None, "file not found") from None
+    except IsADirectoryError:
+        raise AnswersError(path, None, "is a folder, expected a file") from None
+    except OSError as exc:
+        raise AnswersError(path, None, f"cannot read: {exc.strerror}") from None
+    with f:
+        if b"\x00" in f.read(8192):
+            raise AnswersError(path, None, "looks like a binary file, expected UTF-8 text")
+        f.seek(0)
+        for lineno, raw in enumerate(f, 1):
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise AnswersError(
+                    path, lineno, "unreadable encoding: the file must be UTF-8 (re-save it as UTF-8)"
+                ) from None
+            if line.strip():
+                yield lineno, load_json_line(line, path, lineno)
+
+
+def iter_batch(path: Path, questions: QuestionSet, home: Path | None) -> Iterator[BatchItem]:
+    """The batch's lines, parsed one at a time (a bank question's rubric is loaded once per question)."""
+    rubrics: dict[tuple[str, str], Rubric] = {}
+
+    def cached_rubric(q: Question, home: Path | None) -> Rubric:
+        key = (q.bank, q.id)
+        if key not in rubrics:
+            rubrics[key] = rubric_for(q, home)
+        return rubrics[key]
+
+    for lineno, obj in lazy_json_lines(path):
+        yield parse_batch_line(obj, lineno, str(path), questions, home, cached_rubric)
+
+
 def read_batch(path: Path, questions: QuestionSet, home: Path | None) -> list[BatchItem]:
     """All lines are checked before anything is graded: a bad line is an input error naming the line."""
     items = [parse_batch_line(obj, lineno, str(path), questions, home) for lineno, obj in json_lines(path)]
@@ -76,12 +117,23 @@ def read_batch(path: Path, questions: QuestionSet, home: Path | None) -> list[Ba
     return items
 
 
-def grade_batch(items: list[BatchItem], grader, concurrency: int = 8) -> Iterator[dict[str, Any]]:
+def grade_batch(
+    items: list[BatchItem], grader, concurrency: int = 8, progress=None
+) -> Iterator[dict[str, Any]]:
+    """Grades in input order; `progress` (`start(total)`, `advance()`, e.g. `progressbar.Progress`) is told of each
+    grade as it finishes."""
+
     def one(item: BatchItem) -> dict[str, Any]:
-        grade = grader.grade(item.question, item.rubric, Answer(item.answer))
+        try:
+            grade = grader.grade(item.question, item.rubric, Answer(item.answer))
+        finally:
+            if progress is not None:
+                progress.advance()
         out = grade.to_dict()
         return ({"id": item.id} if item.id is not None else {}) | out
 
+    if progress is not None:
+        progress.start(len(items))
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
         yield from pool.map(one, items)
 
