@@ -77,6 +77,9 @@ def run(q: bool, diagnose_all: bool) -> dict:
     res["offline"] = step("offline grader", measure.offline_grader, 2 if q else 5)
     res["prompt"] = step("prompt size", measure.prompt_size)
     res["scale"] = step("stats and report at scale", measure.scale, (10, 5000), 1 if q else 3)
+    res["offline_batch"] = step(
+        "offline batch memory", measure.offline_batch, (1000, 10_000 if q else 100_000)
+    )
     res["missed"] = missed_keys(res)
     slow = [k for k in diagnose.ARGV if diagnose_all or k in res["missed"]]
     what = f"where the start-up time goes: {', '.join(slow)}"

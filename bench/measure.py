@@ -326,3 +326,21 @@ def scale(sizes: tuple[int, int], runs: int) -> dict:
         rss = max(m for _, m in xs)
         out["by_size"][str(n)][name] = {"median_s": statistics.median(w for w, _ in xs), "rss_mib": rss}
     return out
+
+
+def offline_batch(sizes: tuple[int, int]) -> dict:
+    """`grade --batch FILE --grader offline` over `sizes` lines (the calibration answers, repeated), each in a
+    fresh home: wall time and peak RSS, to show memory flat in the input's size."""
+    rows = [{"question_id": o["question_id"], "answer": o["answer"]} for o in c.calibration()]
+    out = {"sizes": sizes, "by_size": {}}
+    for n in sizes:
+        f = c.write_jsonl(c.TMP / f"batch{n}.jsonl", [rows[i % len(rows)] | {"id": i} for i in range(n)])
+        r = c.run(
+            [c.cli_path(), "grade", "--batch", str(f), "--grader", "offline"], c.base_env(c.fresh_home())
+        )
+        lines = r.stdout.count(b"\n") if isinstance(r.stdout, bytes) else r.stdout.count("\n")
+        if lines != n:
+            raise RuntimeError(f"grade --batch over {n} lines wrote {lines}")
+        out["by_size"][str(n)] = {"wall_s": r.wall, "rss_mib": r.rss_kb / 1024}
+        c.log(f"  {n} offline lines in {r.wall:.1f} s, peak {r.rss_kb / 1024:.0f} MiB")
+    return out

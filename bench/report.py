@@ -8,7 +8,7 @@ from .common import table
 
 TARGETS = {"startup_s": 0.15, "overhead_p50_ms": 5.0, "pipeline_s": 1.5, "batch_efficiency": 0.85,
            "offline_per_s": 200.0, "prompt_max_tokens": 1500, "scale_ratio": 2.0,
-           "scale_mib": 80.0}  # fmt: skip
+           "scale_mib": 80.0, "batch_mib_growth": 20.0}  # fmt: skip
 TYPER, LITELLM = '`python -c "import typer"`', "bare `import litellm`"
 START = {"help": "`interviewer --help`", "bank_list": "`interviewer bank list`",
          "first_question": "first question of `interviewer start --answers FILE`, offline"}  # fmt: skip
@@ -17,7 +17,7 @@ SCALE = {"stats": "`interviewer stats`", "stats_json": "`interviewer stats --jso
 LABELS = {"help": "start-up of `--help`", "bank_list": "start-up of `bank list`", "pipeline": "pipeline",
           "first_question": "time to the first question", "overhead": "grading overhead",
           "batch_end": "batch end to end", "batch_gra": "batch grading phase", "offline": "offline grader",
-          "prompt": "prompt size"}  # fmt: skip
+          "prompt": "prompt size", "offline_batch": "offline batch memory"}  # fmt: skip
 LABELS |= {f"{k}_{m}": f"{k.replace('_', ' --')} {m} at scale" for k in SCALE for m in ("time", "memory")}
 
 
@@ -121,6 +121,14 @@ def sections(res: dict) -> list[tuple[str, str, list[dict]]]:
                   fig(f"Scale: {label} over {nb:,} sessions, peak RSS", f"{b['rss_mib']:.0f} MiB",
                       f"{s['rss_mib']:.0f} MiB ({ns} sessions)", f"≤ {T['scale_mib']:.0f} MiB",
                       b["rss_mib"] <= T["scale_mib"], f"{k}_memory")]
+    ob = res.get("offline_batch")
+    if ob:
+        (n1, b1), (n2, b2) = ((n, ob["by_size"][str(n)]) for n in ob["sizes"])
+        grow = b2["rss_mib"] - b1["rss_mib"]
+        scale.append(fig(f"Scale: `grade --batch` of {n2:,} lines, offline, peak RSS",
+                         f"{b2['rss_mib']:.0f} MiB ({n2 / b2['wall_s']:.0f} lines/s)",
+                         f"{b1['rss_mib']:.0f} MiB ({n1:,} lines)", f"≤ baseline + {T['batch_mib_growth']:.0f} MiB",
+                         grow <= T["batch_mib_growth"], "offline_batch"))  # fmt: skip
     runs32 = sum(x["concurrency"] == 32 for x in bt["runs"])
     return [
         ("Start-up", f"Median of {su['runs']} runs after a warm-up round, the commands taking turns, each "
