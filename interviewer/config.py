@@ -1,8 +1,13 @@
-"""Settings: flag > environment > config.toml > default, each value remembering where it came from."""
+"""Settings: flag > environment > config.toml > default, each value remembering where it came from.
+
+A model may be named by a profile of the config file instead (`--model fast` with a `[models.fast]` table): the
+profile's `model`, `api_base`, `timeout`, `retries` and `client` then stand in for those settings (a flag still
+wins), and its key comes from the environment variable it names (`api_key_env`) or, in a 0600 file, `api_key`."""
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tomllib
 from dataclasses import dataclass, field
@@ -23,10 +28,21 @@ FIELDS: dict[str, tuple[str | None, Any, type]] = {
     "timeout": ("INTERVIEWER_TIMEOUT", 60.0, float),
     "retries": ("INTERVIEWER_RETRIES", 3, int),
     "concurrency": (None, 8, int),
+    "client": ("INTERVIEWER_CLIENT", "auto", str),
+    "check": ("INTERVIEWER_CHECK", "on", str),  # on: a session that grades with an LLM checks the model first
+    "stt_model": ("INTERVIEWER_STT_MODEL", "openai/whisper-1", str),  # speech to text, for spoken answers
+    "stt_api_base": ("INTERVIEWER_STT_API_BASE", None, str),
+    "stt_api_key": ("INTERVIEWER_STT_API_KEY", None, str),
 }
-SECRETS = {"api_key"}
+SECRETS = {"api_key", "stt_api_key"}
 LANGS = ("zh", "en")  # the editions of the shipped bank
+CLIENTS = ("auto", "litellm", "openai")  # how the LLM grader reaches its model (grading/models_for.py)
 LOWEST = {"timeout": 0.1, "retries": 0, "concurrency": 1}
+CHOICES = {"check": ("on", "off")}
+PROFILES = "models"  # the config table of named model profiles: [models.NAME]
+PROFILE_FIELDS = ("model", "api_base", "api_key", "api_key_env", "timeout", "retries", "client")
+PROFILE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # a bare word: never a model string (those have a '/')
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 def home_dir() -> Path:
@@ -49,6 +65,7 @@ class Settings:
     values: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     home: Path = field(default_factory=home_dir)
+    profile: str | None = None  # the model profile in use, when the model was named by one
 
     def __getattr__(self, name: str) -> Any:
         values = self.__dict__.get("values", {})
@@ -87,6 +104,12 @@ def _coerce(name: str, value: Any, typ: type, where: str) -> Any:
         raise ConfigError(where, None, f"mode must be 'practice' or 'interview', got {value!r}")
     if name == "lang" and value not in LANGS:
         raise ConfigError(where, None, f"lang must be one of {', '.join(LANGS)}, got {value!r}")
+    if name == "client" and value not in CLIENTS:
+        raise ConfigError(where, None, f"client must be one of {', '.join(CLIENTS)}, got {value!r}")
+    if name in CHOICES and value not in CHOICES[name]:
+        raise ConfigError(where, None, f"{name} must be one of {', '.join(CHOICES[name])}, got {value!r}")
+    if name == "api_key_env" and not ENV_NAME.match(value):
+        raise ConfigError(where, None, f"api_key_env must name an environment variable, got {value!r}")
     low = LOWEST.get(name)
     if low is not None and value < low:
         raise ConfigError(where, None, f"{name} must be at least {low:g}, got {value!r}")
@@ -115,13 +138,67 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(path, None, "unreadable encoding: config.toml must be UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, None, f"invalid TOML: {exc}") from None
-    unknown = sorted(set(data) - set(FIELDS))
+    unknown = sorted(set(data) - set(FIELDS) - {PROFILES})
     if unknown:
-        raise ConfigError(path, None, f"unknown setting {unknown[0]!r}; known: {', '.join(FIELDS)}")
+        known = ", ".join([*FIELDS, f"[{PROFILES}.NAME]"])
+        raise ConfigError(path, None, f"unknown setting {unknown[0]!r}; known: {known}")
+    profiles = read_profiles(data, path)
     refuse_if_others_can_write(path)
-    if "api_key" in data and os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & 0o077:
-        raise ConfigError(path, None, "holds api_key but is readable by others; run: chmod 600 " + str(path))
+    secret = next((k for k in SECRETS if k in data), None) or next(
+        (f"{PROFILES}.{n}.api_key" for n, p in profiles.items() if "api_key" in p), None
+    )
+    if secret and os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & 0o077:
+        raise ConfigError(path, None, f"holds {secret} but is readable by others; run: chmod 600 {path}")
     return data
+
+
+def read_profiles(data: dict[str, Any], path: Path | str) -> dict[str, dict[str, Any]]:
+    """The `[models.NAME]` tables of a config file, checked: each a table with a `model` and known fields."""
+    profiles = data.get(PROFILES, {})
+    if not isinstance(profiles, dict):
+        raise ConfigError(
+            path, None, f'{PROFILES} must be tables: [{PROFILES}.NAME] with model = "provider/name"'
+        )
+    for name, profile in profiles.items():
+        where = f"[{PROFILES}.{name}]"
+        if not PROFILE_NAME.match(name) or not isinstance(profile, dict):
+            raise ConfigError(
+                path, None, f"{where}: a profile is a table named by a word, like [{PROFILES}.fast]"
+            )
+        unknown = sorted(set(profile) - set(PROFILE_FIELDS))
+        if unknown:
+            raise ConfigError(
+                path, None, f"{where}: unknown field {unknown[0]!r}; known: {', '.join(PROFILE_FIELDS)}"
+            )
+        if not isinstance(profile.get("model"), str) or not profile["model"].strip():
+            raise ConfigError(path, None, f'{where}: needs model = "provider/name", e.g. openai/gpt-4o-mini')
+        for key, value in profile.items():
+            _coerce(key, value, PROFILE_TYPES[key], f"{path}: {where}")
+    return profiles
+
+
+PROFILE_TYPES = {"model": str, "api_base": str, "api_key": str, "api_key_env": str, "timeout": float,
+                 "retries": int, "client": str}  # fmt: skip
+
+
+def _use_profile(settings: Settings, profiles: dict[str, dict[str, Any]], cfg_path: Path, env) -> None:
+    """When the model setting names a profile, the profile's fields stand in for the settings it has (a flag
+    wins)."""
+    name = settings.values.get("model")
+    if not isinstance(name, str) or name not in profiles:
+        return
+    profile = profiles[name]
+    settings.profile = name
+    where = f"profile {name} ({cfg_path})"
+    for key, value in profile.items():
+        if key == "api_key_env":
+            if settings.sources["api_key"] != "flag" and env.get(value):
+                settings.values["api_key"] = env[value]
+                settings.sources["api_key"] = f"env {value} (profile {name})"
+            continue
+        if key == "model" or settings.sources.get(key) != "flag":
+            settings.values[key] = _coerce(key, value, PROFILE_TYPES[key], where)
+            settings.sources[key] = where
 
 
 def load_settings(flags: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Settings:
@@ -142,4 +219,5 @@ def load_settings(flags: dict[str, Any] | None = None, env: dict[str, str] | Non
             value, source = default, "default"
         settings.values[name] = _coerce(name, value, typ, source)
         settings.sources[name] = source
+    _use_profile(settings, file_values.get(PROFILES, {}), cfg_path, env)
     return settings

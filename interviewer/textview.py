@@ -1,7 +1,9 @@
-"""Plain-text rendering of progress: aligned tables (CJK-aware) and unicode block bars. Pure: data in, text out."""
+"""Plain-text rendering: aligned tables (CJK-aware), unicode block bars, paragraphs reflowed and wrapped, and the
+progress views. Pure: data in, text out."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import datetime, tzinfo
 from typing import Any
@@ -31,6 +33,76 @@ def clip(text: str, width: int) -> str:
             break
         out, used = out + ch, used + w
     return out.rstrip() + "…"
+
+
+LIST_ITEM = re.compile(r"^([-*•·]|\d+[.)、]|[(（]\d+[)）])\s*")
+# Closing punctuation stays at the end of the line before, as typeset text does.
+NO_LINE_START = set("，。、；：！？）》」』】,.;:!?)]}%")
+
+
+def reflow(text: str) -> str:
+    """Hard-wrapped paragraphs joined back into one line each (no space between CJK characters, one between
+    words); blank lines, list items and indented lines keep their own lines."""
+    paragraphs = []
+    for block in re.split(r"\n[ \t]*\n", text.strip("\n")):
+        lines: list[str] = []
+        for raw in block.splitlines():
+            line, indented = raw.strip(), raw.startswith(("    ", "\t"))
+            if not line:
+                continue
+            if indented:
+                lines.append(raw.rstrip())
+            elif lines and not LIST_ITEM.match(line) and not lines[-1].startswith(("    ", "\t")):
+                before = lines[-1]
+                glue = "" if cell_width(before[-1]) == 2 or cell_width(line[0]) == 2 else " "
+                lines[-1] = before + glue + line
+            else:
+                lines.append(line)
+        if lines:
+            paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
+
+
+def _tokens(line: str) -> list[str]:
+    """Words, single wide characters and single spaces: the places a line may break."""
+    out, word = [], ""
+    for ch in line:
+        if ch.isspace() or cell_width(ch) == 2:
+            if word:
+                out.append(word)
+                word = ""
+            if not ch.isspace():
+                out.append(ch)
+            elif out and out[-1] != " ":
+                out.append(" ")
+        else:
+            word += ch
+    if word:
+        out.append(word)
+    return out
+
+
+def wrap(text: str, width: int | None, indent: str = "") -> list[str]:
+    """Each line of `text` indented and, with a `width`, broken to fit it in terminal columns (CJK-aware; closing
+    punctuation never starts a line). A word longer than the line is left whole."""
+    if not width:
+        return [(indent + line).rstrip() for line in text.splitlines()] or [indent.rstrip()]
+    room = max(20, width - cell_width(indent))
+    out = []
+    for line in text.splitlines() or [""]:
+        current, used = "", 0
+        for tok in _tokens(line):
+            if tok == " ":
+                if current:
+                    current, used = current + " ", used + 1
+                continue
+            w = cell_width(tok)
+            if used + w > room and current.strip() and tok not in NO_LINE_START:
+                out.append(indent + current.rstrip())
+                current, used = "", 0
+            current, used = current + tok, used + w
+        out.append((indent + current).rstrip())
+    return out
 
 
 def pad(text: str, width: int, right: bool = False) -> str:
@@ -112,7 +184,9 @@ def render_stats(st: dict[str, Any], paint: Style, since_label: str | None = Non
     avg = paint.for_score(f"{fmt_score(st['average'])}/10", st["average"])
     out = [
         f"{head}: {st['sessions']} session(s), {st['answers']} answer(s) "
-        f"({st['graded']} graded, {st['ungraded']} ungraded), average {avg}",
+        f"({st['graded']} graded, {st['ungraded']} ungraded"
+        + (f", {st['skipped']} skipped as 0" if st.get("skipped") else "")
+        + f"), average {avg}",
         "",
         paint("By section", "1"),
         *table(

@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import shlex
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -15,9 +18,14 @@ from typing import IO, Any
 from interviewer.content.bank import Question
 from interviewer.grading.models import Grade
 from interviewer.practice.engine import Response
-from interviewer.textview import MARKS, Style
+from interviewer.results.export import reference_answer
+from interviewer.results.transcript import SUGGESTED_FOLLOW_UP, worked_answers
+from interviewer.textview import MARKS, Style, local_time, reflow
+
+READING_WIDTH = 100  # columns: text wider than this is hard to read, however wide the terminal
 
 COMMANDS = (":hint", ":skip", ":quit", ":edit")
+DRAFT_EVERY_S = 2.0  # what is typed is saved at most this long after it was typed (and at once on Ctrl-C)
 
 
 def use_color(stream: IO) -> bool:
@@ -29,13 +37,24 @@ def tag_line(q: Question) -> str:
     return " · ".join(parts)
 
 
-def format_grade(grade: Grade, style: Style, verbose: bool = True) -> list[str]:
+def format_grade(grade: Grade, style: Style, verbose: bool = True, reference: str | None = None) -> list[str]:
+    """The grade as the terminal shows it; `reference` is the question's curated reference answer, shown beside
+    the grader's own stronger answer when that differs."""
     lines = [f"Score: {style.score(grade.score)}" + (f"  [{', '.join(grade.flags)}]" if grade.flags else "")]
+    if grade.extra.get("delivery"):  # a spoken answer's delivery, beside the content score, never in it
+        from interviewer.speech.delivery import format_delivery
+
+        lines.append(format_delivery(grade.extra["delivery"]))
     if grade.status != "graded":
         later = "" if "regrade" in (grade.error or "") else " Grade it later with 'interviewer regrade'."
         lines.append(f"Not graded: {grade.error}.{later}")
         return lines
-    for c in grade.criteria:
+    skipped = "empty" in grade.flags  # nothing was answered: no criterion was judged
+    if skipped:
+        lines[0] = f"Skipped: {style.score(grade.score)} (a skipped question counts as 0)"
+    if grade.extra.get("cap"):  # the total is below what the criteria add up to: say which cap and why
+        lines.append(str(grade.extra["cap"]))
+    for c in [] if skipped else grade.criteria:
         mark = MARKS.get(c.verdict, "?")
         lines.append(
             f"  {mark} {c.name} ({c.score:.1f}/{c.max_score:g}, weight {c.weight:g})"
@@ -43,18 +62,21 @@ def format_grade(grade: Grade, style: Style, verbose: bool = True) -> list[str]:
         )
     if verbose:
         if grade.feedback:
-            lines.append(f"Feedback: {grade.feedback}")
-        if grade.better_answer:
-            lines.append("A stronger answer would cover:")
-            lines += ["  " + ln for ln in grade.better_answer.strip().splitlines()]
+            lines.append(f"Feedback: {reflow(grade.feedback)}")
+        for label, text in worked_answers(grade.to_dict(), reference):
+            lines.append(f"{label}:")
+            lines += ["  " + ln for ln in text.splitlines()]
         if grade.follow_up:
-            lines.append(f"Follow-up to think about: {grade.follow_up}")
+            lines.append(f"{SUGGESTED_FOLLOW_UP}: {grade.follow_up}")
     return lines
 
 
-def compare_lines(old: Grade, new: Grade, style: Style) -> list[str]:
-    """The new grade beside the old one, with the criteria that moved between missing and met."""
+def compare_lines(old: Grade, new: Grade, style: Style, practice: bool = False) -> list[str]:
+    """The new grade beside the old one, with the criteria that moved between missing and met. `practice`: the new
+    one is a retry after the reference answer was shown, and the old one still counts."""
     lines = [f"Before: {style.score(old.score)}  →  now: {style.score(new.score)}"]
+    if practice:
+        lines[0] += f"  (practice after the reference: {style.score(old.score)} counts)"
     before = {c.id: c.verdict for c in old.criteria}
     for c in new.criteria:
         was = before.get(c.id)
@@ -94,8 +116,11 @@ class Spinner:
 
 
 class TextReporter:
-    def __init__(self, out: IO | None = None, err: IO | None = None, quiet: bool = False):
-        self.out, self.err, self.quiet = out or sys.stdout, err or sys.stderr, quiet
+    """A session on the terminal. With `home`, feedback shows each question's curated reference answer beside
+    the grader's."""
+
+    def __init__(self, out: IO | None = None, err: IO | None = None, quiet: bool = False, home=None):
+        self.out, self.err, self.quiet, self.home = out or sys.stdout, err or sys.stderr, quiet, home
         self.style = Style(use_color(self.out))
 
     def _print(self, *lines: str) -> None:
@@ -116,11 +141,19 @@ class TextReporter:
     def follow_up(self, q: Question, text: str) -> None:
         self._print("", self.style.bold(f"Follow-up [{q.id}]: ") + text)
 
-    def feedback(self, q: Question, grade: Grade, previous: Grade | None = None) -> None:
+    def feedback(
+        self, q: Question, grade: Grade, previous: Grade | None = None, practice: bool = False
+    ) -> bool:
+        """Show the grade; True when a reference or stronger answer was shown with it (a retry after that is
+        practice)."""
         lines = [self.style.dim(f"— [{q.id}] {q.text[:60]}")]
         if previous is not None:
-            lines += compare_lines(previous, grade, self.style)
-        self._print(*lines, *format_grade(grade, self.style))
+            lines += compare_lines(previous, grade, self.style, practice)
+        reference = reference_answer(q, self.home) if self.home is not None and not self.quiet else None
+        self._print(*lines, *format_grade(grade, self.style, reference=reference))
+        return (
+            not self.quiet and grade.status == "graded" and bool(worked_answers(grade.to_dict(), reference))
+        )
 
     def note(self, message: str) -> None:
         print(message, file=self.err)
@@ -129,10 +162,15 @@ class TextReporter:
         s = self.style
         lines = ["", s.bold(f"Session {session_id} " + ("finished" if finished else "unfinished"))]
         lines.append(
-            f"Total: {s.score(summary['score'])}  ({summary['graded']} graded, {summary['ungraded']} ungraded)"
+            f"Total: {s.score(summary['score'])}  ({summary['graded']} graded, {summary['ungraded']} ungraded"
+            + (f", {summary['skipped']} skipped as 0)" if summary.get("skipped") else ")")
         )
+        skipped = summary.get("skipped_by_section") or {}
         for section, score in summary["by_section"].items():
-            lines.append(f"  {section}: {s.score(score)}")
+            lines.append(
+                f"  {section}: {s.score(score)}"
+                + (f"  ({skipped[section]} skipped, as 0)" if skipped.get(section) else "")
+            )
         if summary["ungraded"]:
             lines.append(f"Grade the rest later with: interviewer regrade {session_id}")
         lines.append(f"Export: interviewer export {session_id} --format md")
@@ -155,7 +193,9 @@ def edit_in_editor(initial: str = "") -> str:
 class InteractiveSource:
     """Multi-line answers with prompt_toolkit: Esc+Enter or Ctrl-D submits; `:hint`, `:skip`, `:quit`, `:edit`.
 
-    With a time limit, a countdown runs in the bottom bar and the answer so far is submitted when time is up.
+    With a time limit, a countdown runs in the bottom bar and the answer so far is submitted when time is up. What
+    is typed to a question is saved as its draft as it is typed (`use_draft`), and on Ctrl-C; a saved draft is put
+    back in the editor to be finished.
     """
 
     def __init__(self, err: IO | None = None, time_limit: float | None = None, allow_retry: bool = True):
@@ -182,6 +222,49 @@ class InteractiveSource:
         self.time_limit = time_limit
         self.allow_retry = allow_retry
         self.session = PromptSession(multiline=True, key_bindings=kb)
+        self._draft = None  # the engine's DraftBox for the question being asked, when it keeps drafts
+        self._drafting = False  # true while the answer to that question is being typed
+        self._typed = ""
+        self._saved = ""
+        self._saved_at = 0.0
+        self._save_due = False
+        self.session.default_buffer.on_text_changed += self._text_changed
+
+    def use_draft(self, draft) -> None:
+        """Keep what is typed to the next question in `draft` (an engine `DraftBox`), or nowhere (None)."""
+        self._draft = draft
+
+    def _text_changed(self, buffer) -> None:
+        self._typed = buffer.text
+        if not self._drafting or self._draft is None or self._save_due:
+            return
+        wait = DRAFT_EVERY_S - (time.monotonic() - self._saved_at)
+        if wait <= 0:
+            self._save_draft()
+            return
+        import asyncio
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._save_draft()
+            return
+        self._save_due = True
+        loop.call_later(wait, self._save_draft)
+
+    def _save_draft(self) -> None:
+        """Save what has been typed to the question being asked (never a command such as `:quit`)."""
+        self._save_due = False
+        text = self._typed
+        typed = text.strip()
+        command = typed.startswith(":") and any(c.startswith(typed) for c in COMMANDS)  # `:quit` on its way
+        if not self._drafting or self._draft is None or command or text == self._saved:
+            return
+        with contextlib.suppress(
+            Exception
+        ):  # a draft that cannot be saved never stops the answer being typed
+            self._draft.save(text)
+            self._saved, self._saved_at = text, time.monotonic()
 
     def _prompt(self, default: str, deadline: float | None) -> tuple[str, bool]:
         """One prompt; returns (text, timed_out)."""
@@ -218,24 +301,40 @@ class InteractiveSource:
         return text, timed_out["value"]
 
     def ask(self, question: Question, index: int, total: int) -> Response:
-        return self._ask(question, allow_hint=True)
+        default = ""
+        if self._draft is not None and self._draft.text.strip():
+            default = self._draft.text
+            when = f" (saved {local_time(self._draft.saved_at)})" if self._draft.saved_at else ""
+            print(
+                f"Your unsent draft of this answer is back{when}: finish it and submit, or clear it.",
+                file=self.err,
+            )
+        self._typed = self._saved = default
+        self._drafting = True
+        try:
+            return self._ask(question, allow_hint=True, default=default)
+        finally:
+            self._drafting, self._draft = False, None
 
     def ask_follow_up(self, question: Question, follow_up: str) -> Response:
         return self._ask(question, allow_hint=False)
 
-    def _ask(self, question: Question, allow_hint: bool) -> Response:
+    def _ask(self, question: Question, allow_hint: bool, default: str = "") -> Response:
         hint_used = False
-        default = ""
         started = time.monotonic()
         deadline = started + self.time_limit if self.time_limit else None
         while True:
             print(
                 "Your answer (Esc+Enter or Ctrl-D to submit; :hint :skip :quit :edit + Enter):", file=self.err
             )
+            self._save_due = False  # a save scheduled in an earlier prompt's event loop went with it
             try:
                 text, timed_out = self._prompt(default, deadline)
             except EOFError:
                 return Response(kind="quit")
+            except KeyboardInterrupt:
+                self._save_draft()  # what was typed is kept, to be offered back on resume
+                raise
             if timed_out:
                 print("Time is up: your answer so far was submitted.", file=self.err)
                 return Response(
@@ -254,6 +353,8 @@ class InteractiveSource:
                 return Response(kind="quit")
             if cmd == ":edit":
                 default = edit_in_editor("")
+                self._typed = default
+                self._save_draft()
                 continue
             return Response(
                 kind="answer", text=text.strip(), hint_used=hint_used, duration_s=time.monotonic() - started
@@ -271,6 +372,40 @@ class InteractiveSource:
         finally:
             self._single_line = False
         return "retry" if text.strip() == ":retry" else "next"
+
+
+def reading_width(stream: IO) -> int | None:
+    """The columns to wrap text to: the terminal's (at most `READING_WIDTH`), or None (no wrapping) elsewhere."""
+    if not (hasattr(stream, "isatty") and stream.isatty()):
+        return None
+    return min(READING_WIDTH, shutil.get_terminal_size((READING_WIDTH, 24)).columns - 1)
+
+
+def page(text: str, enabled: bool = True, out: IO | None = None) -> None:
+    """Write `text` to stdout, through a pager when stdout is a terminal: `$PAGER`, else `less -R` (with
+    `LESS=FRX` unless LESS is set: one screen is printed and left on it, colour passes). Never in a pipe; with
+    `PAGER` empty or `cat`, or no pager to be found, the text is printed as it is."""
+    out = out or sys.stdout
+    command = os.environ.get("PAGER", "less -R")
+    if not enabled or not (hasattr(out, "isatty") and out.isatty()) or command.strip() in ("", "cat"):
+        out.write(text)
+        return
+    out.flush()
+    env = {**os.environ, "LESS": os.environ.get("LESS", "FRX")}
+    try:
+        pager = subprocess.Popen(shlex.split(command), stdin=subprocess.PIPE, env=env)
+    except (OSError, ValueError):
+        out.write(text)
+        return
+    interrupt = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the pager while it runs
+    try:
+        with contextlib.suppress(BrokenPipeError):  # the reader quit before the end
+            pager.stdin.write(text.encode("utf-8"))
+        with contextlib.suppress(BrokenPipeError):
+            pager.stdin.close()
+        pager.wait()
+    finally:
+        signal.signal(signal.SIGINT, interrupt)
 
 
 def render_kv(rows: list[tuple[str, Any]]) -> str:

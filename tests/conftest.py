@@ -16,8 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "bank" / "llm-basics.md"
 ENV_VARS = [
     "INTERVIEWER_MODEL", "INTERVIEWER_API_BASE", "INTERVIEWER_API_KEY", "INTERVIEWER_GRADER", "INTERVIEWER_LANG",
-    "INTERVIEWER_TIMEOUT", "INTERVIEWER_RETRIES", "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "VISUAL", "EDITOR",
+    "INTERVIEWER_TIMEOUT", "INTERVIEWER_RETRIES", "INTERVIEWER_CLIENT", "OPENAI_API_KEY", "ANTHROPIC_API_KEY",
+    "OPENAI_BASE_URL", "OPENAI_API_BASE", "VISUAL", "EDITOR",
 ]  # fmt: skip
+CLIENTS = ("litellm", "openai")  # the two ways the LLM grader reaches an OpenAI-compatible server
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +32,9 @@ def home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     for var in ENV_VARS:
         monkeypatch.delenv(var, raising=False)
+    # a session that grades with an LLM checks the model with one request before the first question; tests that
+    # count or script requests do not expect it, and the tests of the check turn it on
+    monkeypatch.setenv("INTERVIEWER_CHECK", "off")
     return h
 
 
@@ -159,13 +164,31 @@ def q21(seed_questions):
 ANSWER_21 = "先算 QK^T，再除以 √d_k，softmax 后乘 V。缩放避免 softmax 饱和。"
 
 
-def llm_grader(server, retries: int = 2, api_key=None, structured="auto", timeout=5.0, **kw):
-    """An LLM grader through litellm on the local OpenAI-protocol server, with short timeouts and backoff."""
-    from interviewer.grading.litellm_chat import LiteLLMModel
+def chat_model(
+    server, api_key=None, timeout=5.0, structured="auto", client="litellm", model="openai/fake-model"
+):
+    """`openai/fake-model` on the local OpenAI-protocol server, through litellm or the openai SDK."""
+    if client == "openai":
+        from interviewer.grading.openai_chat import OpenAIModel as Model
+    else:
+        from interviewer.grading.litellm_chat import LiteLLMModel as Model
+    return Model(model, server.base_url, api_key, timeout, structured)
+
+
+def llm_grader(
+    server, retries: int = 2, api_key=None, structured="auto", timeout=5.0, client="litellm", **kw
+):
+    """An LLM grader through litellm (or the openai SDK) on the local server, with short timeouts and backoff."""
     from interviewer.grading.llm import LLMGrader
 
-    chat = LiteLLMModel("openai/fake-model", server.base_url, api_key, timeout, structured)
+    chat = chat_model(server, api_key, timeout, structured, client)
     return LLMGrader(chat, backoff=0.01, retries=retries, **kw)
+
+
+@pytest.fixture(params=CLIENTS)
+def llm_client(request) -> str:
+    """Each client in turn: a test that takes it runs once through litellm, once through the openai SDK."""
+    return request.param
 
 
 def varying_replies(scores: list[float], **fields):

@@ -58,6 +58,7 @@ def test_hint_retry_skip_ctrl_c_and_resume(spawn, home):
         + SUBMIT
     )
     child.expect("Before: ")  # the new grade beside the old one
+    child.expect("practice after the reference")  # the reference answer was shown with the first grade
     child.expect(":retry")
     child.send("\r")
     child.expect("Question 2/3")
@@ -79,6 +80,9 @@ def test_hint_retry_skip_ctrl_c_and_resume(spawn, home):
         json.loads(g)["score"] for (g,) in rows(home, "SELECT grade_json FROM grades ORDER BY turn_id")[:2]
     )
     assert second > first  # the better retry
+    # ...made after the reference was shown: practice, so the first try, with its hint penalty, still counts
+    counted = rows(home, "SELECT idx, attempt, final, after_reference FROM turns ORDER BY idx, attempt")
+    assert counted == [(0, 1, 1, 0), (0, 2, 0, 1), (1, 1, 1, 0)]
 
     child = spawn("resume")
     child.expect("Question 3/3")
@@ -138,3 +142,73 @@ def test_a_live_session_in_a_terminal_shows_colour(spawn):
     child.expect("retry")
     child.send("\r")
     child.expect(pexpect.EOF)
+
+
+def test_a_half_typed_answer_survives_ctrl_c_and_is_offered_back_on_resume(spawn, home):
+    child = spawn("start", "-n", "2", "--order", "bank", "--follow-ups", "0")
+    child.expect("Question 1/2")
+    child.expect(PROMPT)
+    child.send("RNN 只能串行，\rTransformer")  # half an answer, over two lines
+    child.expect("Transformer")
+    child.sendintr()
+    child.expect("what you were typing, is saved")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert rows(home, "SELECT idx, text FROM drafts") == [(0, "RNN 只能串行，\nTransformer")]
+    assert rows(home, "SELECT COUNT(*) FROM turns") == [(0,)]
+
+    child = spawn("resume")
+    child.expect(
+        r"Resuming session \d{8}-\d{6}-\w+ \(practice, started [^)]+\): 0 of 2 answered; next: question 1/2"
+    )
+    child.expect("Question 1/2")
+    child.expect("draft of this answer is back")
+    child.expect(PROMPT)
+    child.expect("Transformer")  # in the editor, to be finished
+    child.send(" 可以并行计算，任意两个位置直接交互。" + SUBMIT)
+    child.expect("Score:")
+    child.expect(":retry")
+    child.send("\r")
+    child.expect("Question 2/2")
+    child.expect(PROMPT)
+    child.send(":quit\r")
+    child.expect(pexpect.EOF)
+    ((answer,),) = rows(home, "SELECT answer FROM turns")
+    assert answer == "RNN 只能串行，\nTransformer 可以并行计算，任意两个位置直接交互。"
+    assert rows(home, "SELECT COUNT(*) FROM drafts") == [(0,)]  # committed with the answer
+
+
+def test_a_draft_is_saved_as_it_is_typed_so_even_a_kill_keeps_it(spawn, home):
+    import signal
+    import time
+
+    child = spawn("start", "-n", "1", "--order", "bank", "--follow-ups", "0")
+    child.expect("Question 1/1")
+    child.expect(PROMPT)
+    child.send("Transformer 可以并行")
+    child.expect("并行")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:  # the database is what is waited on: a save within a few seconds
+        if rows(home, "SELECT text FROM drafts") == [("Transformer 可以并行",)]:
+            break
+        time.sleep(0.1)
+    child.kill(signal.SIGKILL)
+    child.close()
+    assert rows(home, "SELECT text FROM drafts") == [("Transformer 可以并行",)]
+
+    child = spawn("resume")
+    child.expect("draft of this answer is back")
+    child.expect("Transformer 可以并行")
+
+
+def test_ctrl_c_before_the_first_answer_leaves_no_session_behind(spawn, home):
+    child = spawn("start", "-n", "2", "--order", "bank")
+    child.expect("Question 1/2")
+    child.expect(PROMPT)
+    child.sendintr()
+    child.expect("the session is not kept")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert rows(home, "SELECT COUNT(*) FROM sessions") == [(0,)]

@@ -60,7 +60,10 @@ def test_exported_html_is_self_contained_with_a_section_chart_and_the_criteria(c
         assert f"{g['score']:.1f}/10" in html
         for c in g["criteria"]:
             assert f'class="{c["verdict"]}"' in html and c["name"] in html
-        assert "A stronger answer" in html and "Feedback." in html
+        assert t["reference_answer"] and "Feedback." in html
+    # the offline grader's better answer is the curated reference: shown once, as the reference
+    assert html.count("<strong>Reference answer.</strong>") == len(data["turns"])
+    assert "stronger answer" not in html
     assert "<th>Evidence</th><th>Comment</th>" in html
     assert "&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;" in html
 
@@ -200,3 +203,46 @@ def test_a_long_history_lists_the_latest_sessions_and_says_how_many_it_left_out(
     assert [s["score"] for s in data["session_list"]] == [5.0, 6.0]
     assert (data["sessions"], data["sessions_not_listed"], data["average"]) == (3, 1, 5.0)
     assert "The latest 2 of 3; 1 earlier sessions are counted above" in render_report(data)
+
+
+def test_trend_labels_number_the_sessions_of_one_day_and_add_the_year_across_years():
+    from interviewer.results.export import trend_labels
+
+    days = ["2026-12-01", "2026-12-01", "2026-12-02", "2026-12-01"]
+    assert trend_labels([{"date": d} for d in days]) == ["12-01 #1", "12-01 #2", "12-02", "12-01 #3"]
+    assert trend_labels([{"date": "2025-12-31"}, {"date": "2026-01-01"}]) == ["2025-12-31", "2026-01-01"]
+
+
+def test_report_trend_of_sessions_on_one_day_is_told_apart(cli, tmp_path):
+    make_sessions(cli, tmp_path)  # two sessions, the same day
+    svg = re.search(r'<svg class="chart vbars".*?</svg>', cli("report").stdout, re.S).group(0)
+    axis = re.findall(r'<text class="axis"[^>]*text-anchor="middle">([^<]+)</text>', svg)
+    assert len(axis) == 2 and len(set(axis)) == 2
+    assert all(re.fullmatch(r"\d\d-\d\d #[12]", label) for label in axis), axis
+
+
+def test_report_and_transcripts_show_local_times_not_raw_iso(cli, tmp_path, home, monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        first, _ = make_sessions(cli, tmp_path)
+        with sqlite3.connect(home / "interviewer.db") as db:
+            db.execute("UPDATE sessions SET started_at = '2026-01-01T20:30:00+00:00' WHERE id = ?", (first,))
+            db.execute(
+                "UPDATE turns SET answered_at = '2026-01-01T20:31:00+00:00' WHERE session_id = ?", (first,)
+            )
+        pages = {
+            "report": cli("report").stdout,
+            "md": cli("export", first, "--format", "md").stdout,
+            "html": cli("export", first, "--format", "html").stdout,
+            "show": cli("show", first).stdout,
+        }
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    for name, text in pages.items():
+        assert "2026-01-02 04:30" in text, name  # 20:30 UTC is the next morning in Shanghai
+        assert "T20:30:00" not in text and "T20:31:00" not in text, name
+    assert "2026-01-02 04:31" in pages["report"] and "2026-01-02 04:31" in pages["show"]

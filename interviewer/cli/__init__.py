@@ -14,7 +14,16 @@ from typing import Annotated
 import typer
 
 from interviewer import __version__
-from interviewer.cli import bank_cmds, config_cmds, grading_cmds, progress_cmds, rubric_cmds, session_cmds
+from interviewer.cli import (
+    bank_cmds,
+    batch_cmds,
+    check_cmds,
+    config_cmds,
+    grading_cmds,
+    progress_cmds,
+    rubric_cmds,
+    session_cmds,
+)
 from interviewer.config import home_dir
 from interviewer.errors import ExitCode, InterviewerError
 
@@ -27,11 +36,13 @@ app = typer.Typer(
 )
 # `--help` lists the commands in the order they are added here.
 app.add_typer(grading_cmds.commands)
+app.add_typer(check_cmds.commands)
 app.add_typer(session_cmds.commands)
 app.add_typer(progress_cmds.commands)
 app.add_typer(bank_cmds.bank_app, name="bank")
 app.add_typer(rubric_cmds.rubric_app, name="rubric")
 app.add_typer(config_cmds.config_app, name="config")
+app.add_typer(batch_cmds.batch_app, name="batch")
 
 STATE = {"debug": False}
 
@@ -46,7 +57,8 @@ def _version(value: bool):
 def root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
     version: Annotated[
-        bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+        bool | None,
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="Show the version."),
     ] = None,
 ):
     STATE["debug"] = debug
@@ -57,9 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         _main(argv)
     except SystemExit as exc:
-        if argv is None and "litellm" in sys.modules:
-            # Tearing down an interpreter that loaded litellm takes about a second; every answer and grade is
-            # already committed, so flush the output and leave at once.
+        if argv is None and ("litellm" in sys.modules or "openai" in sys.modules):
+            # Tearing down an interpreter that loaded litellm (or the openai SDK) takes up to a second; every
+            # answer and grade is already committed, so flush the output and leave at once.
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
             if exc.code is not None and not isinstance(exc.code, int):
                 print(exc.code, file=sys.stderr)
@@ -73,7 +85,9 @@ def _main(argv: list[str] | None) -> None:
     """Run the app; an expected failure prints one line on stderr and exits with its code."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        code = app(args=argv, standalone_mode=False)  # returns the code of a typer.Exit
+        # returns the code of a typer.Exit; the name is fixed so that usage lines and shell completion
+        # (`_INTERVIEWER_COMPLETE`) are the same under `python -m interviewer`
+        code = app(args=argv, prog_name="interviewer", standalone_mode=False)
     except InterviewerError as exc:
         if debug:
             raise
@@ -95,6 +109,9 @@ def _main(argv: list[str] | None) -> None:
     except Exception as exc:
         # click's exceptions (typer may bundle its own copy of click): matched by name, not by class
         names = {c.__name__ for c in type(exc).__mro__}
+        if "NoArgsIsHelpError" in names:  # `interviewer` or `interviewer bank` alone: the help, not an error
+            typer.echo(exc.ctx.get_help())
+            sys.exit(int(ExitCode.OK))
         if "Abort" in names:
             typer.echo("\nInterrupted.", err=True)
             sys.exit(int(ExitCode.INTERRUPTED))

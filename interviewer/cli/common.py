@@ -9,21 +9,120 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand
 
+from interviewer.cli import complete
 from interviewer.errors import InputError, InterviewerError
 from interviewer.grading.registry import GRADER_NAMES
+
+
+class Command(TyperCommand):
+    """A command whose arguments read the usual way: `SESSION_ID` (required) or `[SESSION_ID]` (optional) in
+    the usage line, and `SESSION_ID` under Arguments. A `session_id` argument given no completion of its own
+    completes session ids."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for param in self.params:  # `_custom_shell_complete`: click's slot for a parameter's completion
+            if param.name == "session_id" and param._custom_shell_complete is None:
+                param._custom_shell_complete = _complete_session_ids
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                name = _argument_name(param)
+                pieces.append(name if param.required else f"[{name}]")
+            else:
+                pieces += param.get_usage_pieces(ctx)
+        return pieces
+
+    def format_options(self, ctx, formatter) -> None:
+        arguments, options = [], []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                arguments.append((_argument_name(param), record[1]))
+            else:
+                options.append(record)
+        for title, rows in (("Arguments", arguments), ("Options", options)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+def _complete_session_ids(ctx, param, incomplete: str) -> list[str]:
+    return [value for value, _ in complete.session_ids(incomplete)]
+
+
+def _argument_name(param) -> str:
+    return (param.metavar or param.name).upper() + ("..." if param.nargs != 1 else "")
+
+
+class Commands(typer.Typer):
+    """A group of commands, each a `Command`."""
+
+    def command(self, *args, cls=None, **kwargs):
+        return super().command(*args, cls=cls or Command, **kwargs)
+
 
 BankOpt = Annotated[
     list[Path] | None,
     typer.Option("--bank", help="Bank file or folder (repeatable); replaces the shipped bank."),
 ]
-LangOpt = Annotated[str | None, typer.Option("--lang", help="Bank edition: zh (default) or en.")]
+LangOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--lang", help="Bank edition: zh (default) or en.", autocompletion=complete.choices("zh", "en")
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")]
-ModelOpt = Annotated[str | None, typer.Option("--model", help="litellm model, e.g. openai/gpt-4o-mini.")]
+QuestionArg = Annotated[
+    str, typer.Argument(help="Question id: 2.1, or bank:2.1.", autocompletion=complete.question_ids)
+]
+DifficultyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--difficulty",
+        help="easy|medium|hard (易/中/难).",
+        autocompletion=complete.choices(*complete.DIFFICULTIES),
+    ),
+]
+FrequencyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--frequency",
+        help="high|medium|low (高/中/低).",
+        autocompletion=complete.choices(*complete.FREQUENCIES),
+    ),
+]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--model", help="Model as provider/name, e.g. openai/gpt-4o-mini (litellm's names)."),
+]
 BaseOpt = Annotated[
     str | None, typer.Option("--api-base", help="OpenAI-compatible endpoint (vLLM, llama.cpp, Ollama).")
 ]
-GraderOpt = Annotated[str | None, typer.Option("--grader", help="offline (default without a model) or llm.")]
+SttModelOpt = Annotated[
+    str | None,
+    typer.Option("--stt-model", help="Speech-to-text model for spoken answers (default openai/whisper-1)."),
+]
+SttBaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--stt-api-base", help="OpenAI-compatible transcription endpoint (e.g. a faster-whisper server)."
+    ),
+]
+GraderOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--grader",
+        help="offline (default without a model) or llm.",
+        autocompletion=complete.choices(*GRADER_NAMES),
+    ),
+]
 SamplesOpt = Annotated[
     int, typer.Option("--samples", min=1, max=15, help="LLM: grade K times, take the median.")
 ]

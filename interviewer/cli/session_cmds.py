@@ -3,30 +3,36 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from interviewer.cli import complete
 from interviewer.cli.common import (
     BankOpt,
     BaseOpt,
+    Commands,
+    DifficultyOpt,
+    FrequencyOpt,
     GraderOpt,
     JsonOpt,
     LangOpt,
     ModelOpt,
     OutputOpt,
+    SttBaseOpt,
+    SttModelOpt,
     _choice,
     _grading_settings,
     _print_json,
     _settings,
     _write_output,
 )
-from interviewer.errors import ExitCode, InputError
+from interviewer.errors import ExitCode, InputError, InterviewerError, NotFoundError, StoreError
+from interviewer.progressbar import Progress
 
-commands = typer.Typer()
+commands = Commands()
 
 MAX_SESSION_GRADES = 16  # grades in flight at once in one session
 
@@ -37,18 +43,25 @@ def start(
     section: Annotated[
         str | None, typer.Option("--section", help="Section number or part of its name.")
     ] = None,
-    difficulty: Annotated[str | None, typer.Option("--difficulty", help="easy|medium|hard.")] = None,
-    frequency: Annotated[str | None, typer.Option("--frequency", help="high|medium|low.")] = None,
+    difficulty: DifficultyOpt = None,
+    frequency: FrequencyOpt = None,
     order: Annotated[
         str | None,
         typer.Option(
             "--order",
-            help="smart (spaced repetition; the default once there is history)|random|bank|frequency.",
+            help="smart (the default: frequent questions of mixed difficulty at first, then spaced repetition)"
+            "|random|bank|frequency.",
+            autocompletion=complete.choices("smart", "random", "bank", "frequency"),
         ),
     ] = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Seed for a repeatable random order.")] = None,
     mode: Annotated[
-        str | None, typer.Option("--mode", help="practice (feedback after each answer) or interview.")
+        str | None,
+        typer.Option(
+            "--mode",
+            help="practice (feedback after each answer) or interview.",
+            autocompletion=complete.choices("practice", "interview"),
+        ),
     ] = None,
     answers: Annotated[
         Path | None, typer.Option("--answers", help="Scripted answers: text with '---' lines, or JSONL.")
@@ -67,6 +80,8 @@ def start(
     ] = None,
     model: ModelOpt = None,
     api_base: BaseOpt = None,
+    stt_model: SttModelOpt = None,
+    stt_api_base: SttBaseOpt = None,
     grader: GraderOpt = None,
     bank: BankOpt = None,
     lang: LangOpt = None,
@@ -74,24 +89,35 @@ def start(
 ):
     """Start a mock interview. Examples:
     interviewer start -n 3 --section 2;  interviewer start --mode interview --answers my_answers.txt"""
-    from interviewer.core import load_questions, open_store
+    from interviewer.core import load_questions, open_store, with_history
     from interviewer.practice.plan import ALL_ORDERS, plan_session
 
     _choice(order, ALL_ORDERS, "--order")
     settings = _grading_settings(
-        model, api_base, grader, mode=_choice(mode, ("practice", "interview"), "--mode"), lang=lang
+        model,
+        api_base,
+        grader,
+        stt_model=stt_model,
+        stt_api_base=stt_api_base,
+        mode=_choice(mode, ("practice", "interview"), "--mode"),
+        lang=lang,
     )
     questions = load_questions(settings, bank)
+    store = open_store(settings)
+    try:
+        questions, states = with_history(questions, store)[0], store.review_states()
+    finally:
+        store.close()
     source = _scripted_source(answers)
     scripted_ids = [a.question_id for a in source.answers] if source else []
     if scripted_ids and all(scripted_ids):
         plan = [_scripted_question(questions, a, answers) for a in source.answers]
     else:
         pool = questions.filter(section, difficulty, frequency)
-        plan, order = plan_session(pool, open_store(settings).review_states(), n, order, seed)
+        plan, order = plan_session(pool, states, n, order, seed)
     if follow_ups is None:
         follow_ups = 0 if source is not None else 1
-    session_settings = {k: v for k, v in settings.public().items() if k not in ("api_key",)} | {
+    session_settings = {k: v for k, v in settings.public().items() if k not in ("api_key", "stt_api_key")} | {
         "grader_kind": settings.grader_kind,
         "n": len(plan),
         "order": order,
@@ -106,20 +132,29 @@ def start(
 @commands.command()
 def resume(
     session_id: Annotated[
-        str | None, typer.Argument(help="Session id (default: the last unfinished one).")
+        str | None,
+        typer.Argument(
+            help="Session id, or last (the default): the most recent unfinished session.",
+            autocompletion=complete.unfinished_session_ids,
+        ),
     ] = None,
     answers: Annotated[Path | None, typer.Option("--answers", help="Scripted answers for the rest.")] = None,
     model: ModelOpt = None,
     api_base: BaseOpt = None,
+    stt_model: SttModelOpt = None,
+    stt_api_base: SttBaseOpt = None,
     grader: GraderOpt = None,
     bank: BankOpt = None,
     lang: LangOpt = None,
     as_json: JsonOpt = False,
 ):
-    """Continue an unfinished session; answers never graded are graded first. Example: interviewer resume"""
+    """Continue an unfinished session; answers never graded are graded first. Examples: interviewer resume;
+    interviewer resume last"""
     from interviewer.core import load_questions
 
-    settings = _grading_settings(model, api_base, grader, lang=lang)
+    settings = _grading_settings(
+        model, api_base, grader, stt_model=stt_model, stt_api_base=stt_api_base, lang=lang
+    )
     questions = load_questions(settings, bank)
     source = _scripted_source(answers, allow_empty=True)
     _run_session(settings, questions, source, as_json, session_id=session_id or "")
@@ -155,72 +190,126 @@ def _scripted_source(answers: Path | None, allow_empty: bool = False):
     return ScriptedSource(parse_answers(text, where))
 
 
+def _transcriber(settings):
+    """Speech to text for spoken answers; litellm is loaded only when one is transcribed."""
+    from interviewer.speech.transcribe import make_transcriber
+
+    return make_transcriber(settings)
+
+
 def _run_session(settings, questions, source, as_json, plan=None, session_settings=None, session_id=""):
     """Create (or pick up) a session and run it; follow-ups and the time limit come from the session's settings."""
-    from interviewer.core import open_store
+    from interviewer.core import open_store, resolve_session
     from interviewer.grading.graders import make_grader
     from interviewer.practice.engine import SessionEngine
     from interviewer.ui import InteractiveSource, TextReporter
 
     if settings.grader_kind == "llm":
-        from interviewer.grading.litellm_chat import prefetch
+        from interviewer.grading.models_for import prefetch
 
-        prefetch()  # litellm's import overlaps the first question
+        prefetch(settings)  # the model client's import overlaps the first question
+    from interviewer.core import with_history
+
     store = open_store(settings)
-    reporter = TextReporter(quiet=as_json)
-    if plan is None and not session_id:
-        session_id = store.last_session_id(unfinished=True)
+    questions = with_history(questions, store)[0]
+    reporter = TextReporter(quiet=as_json, home=settings.home)
+    if plan is None:
+        session_id = resolve_session(store, session_id or None, unfinished=True)
     saved = session_settings if plan is not None else json.loads(store.session(session_id)["settings_json"])
     planned = len(plan) if plan is not None else len(json.loads(store.session(session_id)["plan_json"]))
+    grader = make_grader(settings)
+    found = _check_model(settings, grader, reporter)
     engine = SessionEngine(
-        store, questions, make_grader(settings), reporter, settings.home,
+        store, questions, grader, reporter, settings.home,
         concurrency=max(settings.concurrency, min(MAX_SESSION_GRADES, planned)),  # every grade at once, bounded
         follow_ups=int(saved.get("follow_ups") or 0),
+        transcriber=_transcriber(settings),
     )  # fmt: skip
+    if found is not None and found.unreachable:
+        engine.trip(f"The model check found {found.model} unreachable")
     if plan is not None:
         session_id = engine.create(plan, settings.mode, session_settings)
     if source is None:
         source = InteractiveSource(time_limit=saved.get("time_limit"))
     try:
-        result = engine.run(session_id, source)
+        result = engine.run(session_id, source, resumed=plan is None)
     except KeyboardInterrupt:
         engine.close(wait=False)
-        sid = store.session(session_id)["id"]
-        typer.echo(f"\nInterrupted; every answer is saved. Continue with: interviewer resume {sid}", err=True)
+        try:
+            sid = store.session(session_id)["id"]
+        except NotFoundError:  # nothing was answered or typed: the session was not kept
+            typer.echo("\nInterrupted before any answer; the session is not kept.", err=True)
+        else:
+            typer.echo(
+                "\nInterrupted; every answer, and what you were typing, is saved. Continue with: "
+                f"interviewer resume {sid}",
+                err=True,
+            )
         raise typer.Exit(ExitCode.INTERRUPTED) from None
     engine.close()
-    if as_json:
+    if as_json and result.session_id:
         from interviewer.results.export import session_dict
 
         _print_json(session_dict(store, result.session_id))
+    store.close()  # now, not whenever the connection is collected: a late close can race another connection
+
+
+def _check_model(settings, grader, reporter):
+    """Before the first question of a session that grades with an LLM: the model check (`interviewer check`),
+    through the grader's own model, said in one line. A setup that can give no grade stops the session here;
+    None when no check is made."""
+    chat = getattr(grader, "chat", None)
+    if settings.grader_kind != "llm" or chat is None or settings.check == "off":
+        return None
+    from interviewer.grading.check import check_settings
+    from interviewer.ui import Spinner
+
+    with Spinner(sys.stderr, "checking the model…"):
+        found = check_settings(settings, chat)
+    reporter.note(found.summary())
+    if found.fatal:
+        raise InterviewerError(
+            "no grade can be had with this setup, so the session did not start; see 'interviewer check', or use "
+            "--grader offline"
+        )
+    return found
 
 
 @commands.command()
 def regrade(
-    session_id: Annotated[str, typer.Argument(help="Session id.")],
+    session_id: Annotated[
+        str,
+        typer.Argument(help="Session id, or last (the most recent).", autocompletion=complete.session_ids),
+    ],
     only_ungraded: Annotated[
         bool, typer.Option("--only-ungraded", help="Grade only answers without a grade.")
     ] = False,
     model: ModelOpt = None,
     api_base: BaseOpt = None,
+    stt_model: SttModelOpt = None,
+    stt_api_base: SttBaseOpt = None,
     grader: GraderOpt = None,
     bank: BankOpt = None,
     lang: LangOpt = None,
     as_json: JsonOpt = False,
 ):
-    """Grade a session's answers again; every grade is kept, the latest is shown. Example: interviewer regrade --only-ungraded 2026"""
-    from interviewer.core import load_questions, open_store
+    """Grade a session's answers again; every grade is kept, the latest is shown. Examples: interviewer regrade last;
+    interviewer regrade --only-ungraded 2026"""
+    from interviewer.core import load_questions, open_store, resolve_session
     from interviewer.grading.graders import make_grader
     from interviewer.practice.engine import SessionEngine
     from interviewer.ui import TextReporter
 
-    settings = _grading_settings(model, api_base, grader, lang=lang)
+    settings = _grading_settings(
+        model, api_base, grader, stt_model=stt_model, stt_api_base=stt_api_base, lang=lang
+    )
     store = open_store(settings)
     engine = SessionEngine(
-        store, load_questions(settings, bank), make_grader(settings), TextReporter(quiet=as_json), settings.home,
-        settings.concurrency,
+        store, load_questions(settings, bank, store), make_grader(settings), TextReporter(quiet=as_json), settings.home,
+        settings.concurrency, transcriber=_transcriber(settings),
     )  # fmt: skip
-    sid, regraded = engine.regrade(session_id, only_ungraded)
+    with Progress("regrading", sys.stderr) as progress:
+        sid, regraded = engine.regrade(resolve_session(store, session_id), only_ungraded, progress)
     engine.close()
     for t, g in regraded:
         if as_json:
@@ -232,93 +321,211 @@ def regrade(
         typer.echo(f"Regraded {len(regraded)} answer(s) in session {sid}.")
 
 
-@commands.command()
-def sessions(as_json: JsonOpt = False):
-    """List sessions, newest first. Example: interviewer sessions --json"""
+sessions_app = Commands(invoke_without_command=True)
+commands.add_typer(sessions_app, name="sessions")
+
+
+@sessions_app.callback()
+def sessions(ctx: typer.Context, as_json: JsonOpt = False):
+    """List sessions, newest first: questions answered of those planned (a retry is one more try at one answer),
+    skips, score. Examples: interviewer sessions --json;  interviewer sessions rm last;  interviewer sessions prune"""
+    if ctx.invoked_subcommand is not None:
+        return
     from interviewer.core import open_store
     from interviewer.results.summary import summarize
+    from interviewer.textview import local_time
 
-    store = open_store(_settings())
+    store = open_store(_settings(), write=False)
     for s in store.sessions():
         summary = summarize(store.turns(s["id"]))
         planned = len(json.loads(s["plan_json"]))
         row = {
             "id": s["id"], "started_at": s["started_at"], "status": s["status"], "mode": s["mode"],
-            "answered": s["answered"], "planned": planned, "score": summary["score"],
+            "answered": s["answered"], "planned": planned, "attempts": s["attempts"], "skipped": s["skipped"],
+            "score": summary["score"],
         }  # fmt: skip
         if as_json:
             _print_json(row)
         else:
             score = f"{summary['score']:.1f}" if summary["score"] is not None else "-"
+            skipped = f" ({s['skipped']} skipped)" if s["skipped"] else ""
             typer.echo(
-                f"{s['id']}  {s['started_at']}  {s['status']:<8} {s['mode']:<9} {s['answered']}/{planned}  {score}"
+                f"{s['id']}  {local_time(s['started_at'])}  {s['status']:<8} {s['mode']:<9} "
+                f"{s['answered']}/{planned}{skipped}  {score}"
             )
+
+
+def _describe(row) -> str:
+    from interviewer.textview import local_time
+
+    planned = len(json.loads(row["plan_json"]))
+    drafts = row.get("drafts") or 0
+    text = f"{row['id']} (started {local_time(row['started_at'])}, {row['status']}, {row['answered']}/{planned} answered"
+    return text + (f", {drafts} draft" if drafts else "") + ")"
+
+
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+
+def _asks() -> bool:
+    """Whether to ask before removing: only when someone can answer (stdin is a terminal)."""
+    return sys.stdin.isatty()
+
+
+@sessions_app.command("rm")
+def sessions_rm(
+    session_ids: Annotated[
+        list[str],
+        typer.Argument(help="Session ids, or last (the most recent).", autocompletion=complete.session_ids),
+    ],
+    yes: YesOpt = False,
+):
+    """Remove sessions and everything in them: answers, grades, follow-ups, drafts. In a terminal it asks first,
+    unless --yes. Examples: interviewer sessions rm last;  interviewer sessions rm 20260301-101500-ab12 --yes"""
+    from interviewer.core import open_store, resolve_session
+
+    store = open_store(_settings())
+    rows = {}
+    for typed in session_ids:
+        row = store.session(resolve_session(store, typed))
+        rows[row["id"]] = dict(row) | store.session_counts(row["id"])
+    if _asks() and not yes:
+        for row in rows.values():
+            typer.echo(f"  {_describe(row)}", err=True)
+        if not typer.confirm(
+            f"Remove {len(rows)} session(s) and everything in them?", default=False, err=True
+        ):
+            typer.echo("Nothing removed.", err=True)
+            return
+    for row in rows.values():
+        store.delete_session(row["id"])
+        typer.echo(f"Removed {_describe(row)}")
+
+
+@sessions_app.command("prune")
+def sessions_prune(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be removed.")] = False,
+    older_than: Annotated[
+        str | None,
+        typer.Option(
+            "--older-than",
+            help="Also remove unfinished sessions started before this: 30d, 2w, or a date like 2026-03-01.",
+        ),
+    ] = None,
+    yes: YesOpt = False,
+):
+    """Remove empty sessions (no answer and no draft, such as a start stopped before its first answer) and, with
+    --older-than, unfinished ones abandoned since then; says what it removed. Examples: interviewer sessions prune
+    --dry-run;  interviewer sessions prune --older-than 30d"""
+    from interviewer.core import open_store
+    from interviewer.results.progress import parse_since
+
+    store = open_store(_settings())
+    found = store.prunable(parse_since(older_than) if older_than else None)
+    if not found:
+        typer.echo("Nothing to prune: no empty" + (" or abandoned" if older_than else "") + " session.")
+        return
+    if dry_run:
+        for row in found:
+            typer.echo(f"Would remove {_describe(row)}: {row['why']}")
+        typer.echo(f"{len(found)} session(s) would be removed; run without --dry-run to remove them.")
+        return
+    answered = [r for r in found if r["attempts"]]
+    if answered and _asks() and not yes:
+        for row in answered:
+            typer.echo(f"  {_describe(row)}", err=True)
+        if not typer.confirm(
+            f"Remove {len(answered)} abandoned session(s) with answers?", default=False, err=True
+        ):
+            found = [r for r in found if not r["attempts"]]
+    removed = 0
+    for row in found:
+        try:
+            store.delete_session(row["id"])
+        except StoreError as exc:  # in use by a running session (an empty one is a session just started)
+            typer.echo(f"Kept {row['id']}: {exc}", err=True)
+            continue
+        removed += 1
+        typer.echo(f"Removed {_describe(row)}: {row['why']}")
+    typer.echo(f"Removed {removed} session(s).")
 
 
 @commands.command()
 def show(
-    session_id: Annotated[str, typer.Argument(help="Session id (or 'last').")],
+    session_id: Annotated[
+        str,
+        typer.Argument(help="Session id, or last (the most recent).", autocompletion=complete.session_ids),
+    ],
     as_json: JsonOpt = False,
     details: Annotated[
         bool,
         typer.Option("--details", help="Also print, per turn, the grading prompt and the model's raw reply."),
     ] = False,
+    no_pager: Annotated[
+        bool, typer.Option("--no-pager", help="Never page (by default a terminal gets $PAGER, or less -R).")
+    ] = False,
 ):
-    """Show a session's transcript. Examples: interviewer show last;  interviewer show last --details"""
+    """Show a session's transcript, for reading in the terminal (through a pager when it is one). Examples:
+    interviewer show last;  interviewer show last --details;  interviewer show last --json"""
     from interviewer.core import open_store
     from interviewer.results.export import render, session_dict
 
-    store = open_store(_settings())
-    sid = store.last_session_id() if session_id == "last" else session_id
-    data = session_dict(store, sid)
-    sys.stdout.write(render(data, "json" if as_json else "md"))
-    if details and not as_json:  # the JSON carries the provenance already
-        sys.stdout.write(_details(data))
+    store = open_store(_settings(), write=False)
+    data = session_dict(store, session_id)
+    if as_json:  # the JSON carries the provenance already
+        sys.stdout.write(render(data, "json"))
+        return
+    from interviewer.results.transcript import render_transcript
+    from interviewer.textview import Style
+    from interviewer.ui import page, reading_width, use_color
 
-
-def _details(session: dict) -> str:
-    """Per turn, the prompt and raw reply behind the grade shown (its `provenance`), as Markdown."""
-    out = ["# Grading details\n"]
-    for t in session["turns"]:
-        g = t["grade"] or {}
-        head = f"## {t['index']}. [{t['question']['id']}]"
-        prov = g.get("provenance")
-        if not prov:
-            why = "not graded yet" if not g else f"{g.get('grader', {}).get('kind', '?')} grade"
-            out.append(f"{head} {why}: no prompt or reply kept\n")
-            continue
-        grader = g.get("grader") or {}
-        out.append(
-            f"{head} {grader.get('model') or '-'} · prompt {grader.get('prompt_version') or '-'}"
-            f" · mode {prov.get('mode') or '-'} · {g['status']}\n"
-        )
-        for m in prov.get("messages") or []:
-            out.append(f"### {m['role'].capitalize()} prompt\n\n{_fenced(m['content'])}")
-        reply = prov.get("reply")
-        out.append("### Raw reply\n\n" + (_fenced(reply) if reply is not None else "(no reply)\n"))
-    return "\n".join(out)
-
-
-def _fenced(text: str) -> str:
-    """A Markdown code block that the text cannot close: its fence is longer than any backtick run inside."""
-    ticks = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", text)), default=0))
-    return f"{ticks}text\n{text}\n{ticks}\n"
+    paint = Style(use_color(sys.stdout))
+    page(render_transcript(data, paint, reading_width(sys.stdout), details=details), enabled=not no_pager)
 
 
 @commands.command()
 def export(
     session_id: Annotated[str | None, typer.Argument(help="Session id.")] = None,
     last: Annotated[bool, typer.Option("--last", help="Export the most recent session.")] = False,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="md, json or html.")] = "md",
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="md, json or html; anki exports a bank (--bank) as .apkg.")
+    ] = "md",
     output: OutputOpt = None,
+    bank: BankOpt = None,
+    lang: LangOpt = None,
 ):
-    """Export a transcript. Example: interviewer export --last --format html -o report.html"""
+    """Export a transcript, or a bank as an Anki deck. Examples:
+    interviewer export --last --format html -o report.html;  interviewer export --format anki -o deck.apkg"""
     from interviewer.core import open_store
     from interviewer.results.export import FORMATS, render, session_dict
 
-    _choice(fmt, FORMATS, "--format")
+    _choice(fmt, (*FORMATS, "anki"), "--format")
+    if fmt == "anki":
+        _export_anki(bank, lang, output, session_id or ("--last" if last else None))
+        return
+    if bank or lang:
+        raise InputError("--bank and --lang go with --format anki; a transcript holds its own questions")
     if not session_id and not last:
         raise InputError("give a session id or --last")
-    store = open_store(_settings())
+    store = open_store(_settings(), write=False)
     sid = store.last_session_id() if last else session_id
     _write_output(render(session_dict(store, sid), fmt), output)
+
+
+def _export_anki(bank: list[Path] | None, lang: str | None, output: Path | None, session: str | None) -> None:
+    """The loaded banks (the shipped one, or --bank) as one Anki package."""
+    from interviewer.core import load_questions
+    from interviewer.results.anki import write_package
+
+    if session:
+        raise InputError(
+            f"--format anki exports a bank, not a session: drop {session} (choose the bank with --bank)"
+        )
+    output = output.expanduser() if output is not None else None
+    if output is None or output.suffix.lower() != ".apkg":
+        raise InputError("--format anki writes an Anki package: give -o NAME.apkg")
+    settings = _settings(lang=lang)
+    banks = load_questions(settings, bank).banks
+    notes = write_package(banks, output, settings.home)
+    names = ", ".join(b.name + (f" ({b.lang})" if b.lang != "zh" else "") for b in banks)
+    typer.echo(f"Wrote {output}: {notes} notes from {names}; open it with Anki to review them", err=True)

@@ -172,14 +172,19 @@ def grade_from_reply(
         )
     score = weighted_score(results)
     flags = []
+    extra = {}
     if reply.injection_suspected or injection_in_text:
         flags.append("injection_suspected")
+        if score > INJECTION_CAP:  # the criteria keep the model's verdicts: say why the total is lower
+            extra["cap"] = (
+                f"Capped at {INJECTION_CAP:.1f} (from {score:.1f}): the answer addresses the grader "
+                "(injection suspected); the criteria show the verdicts before the cap."
+            )
         score = min(score, INJECTION_CAP)
     if reply.off_topic:
         flags.append("off_topic")
     if reply.wrong_claims:
         flags.append("wrong_claims")
-    extra = {}
     if reply.holistic_score is not None:
         extra["holistic_score"] = reply.holistic_score
         if abs(reply.holistic_score - score) >= HOLISTIC_GAP:

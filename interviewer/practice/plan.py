@@ -1,5 +1,6 @@
-"""Planning a session: which questions, in which order (bank, frequency, seeded random, or smart: spaced
-repetition once there is history). Pure: the candidate pool and the review states in, the plan out."""
+"""Planning a session: which questions, in which order (bank, frequency, seeded random, or smart: a first
+session of frequent questions of mixed difficulty, then spaced repetition once there is history). Pure: the
+candidate pool and the review states in, the plan out."""
 
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ def plan_session(
     order: str | None = None,
     seed: int | None = None,
 ) -> tuple[list[Question], str]:
-    """(the questions to ask, the order used). With no order given: smart once there is history, else random."""
+    """(the questions to ask, the order used). With no order given, smart: with no history yet, frequent questions
+    with their difficulties mixed (never a random draw of rare, hard ones); then spaced repetition."""
     if not pool:
         raise InputError("no question matches these filters; see 'interviewer bank list'")
-    order = order or ("smart" if states else "random")
+    order = order or "smart"
     if order not in ALL_ORDERS:
         raise InputError(f"--order must be one of {', '.join(ALL_ORDERS)}, got {order!r}")
     if order == "smart":

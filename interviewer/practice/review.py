@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from interviewer.content.bank import Question
-from interviewer.practice.select import FREQ_RANK
+from interviewer.practice.select import FREQ_RANK, select_first
 
 NEW_PER_SESSION = 3  # new questions at most, when there are due or weak ones to practise
 WEAK_SCORE = 6.0
@@ -49,7 +49,10 @@ def select_smart(
     new_cap: int = NEW_PER_SESSION,
 ) -> list[Question]:
     """Due questions first (most overdue first), then weak ones (low last score), then new ones (high frequency
-    first, at most `new_cap` when there is anything to review), then the rest; never the same question twice."""
+    first, at most `new_cap` when there is anything to review), then the rest; never the same question twice.
+    With no history among these questions, a first session (`select_first`): frequent ones, difficulties mixed."""
+    if not any(q.ref in states for q in questions):
+        return select_first(questions, n, seed)
     now = now or datetime.now(UTC)
     rng = random.Random(seed)
     pool = list(dict.fromkeys(questions))

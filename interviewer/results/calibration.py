@@ -155,9 +155,10 @@ def report(examples: list[Example], worst: int = 10) -> dict[str, Any]:
     }
 
 
-def calibrate(examples, grader, concurrency: int = 8, worst: int = 10) -> dict[str, Any]:
-    """Grade graded examples (`grading.batch.read_calibration`) with `grader` and measure it against the people."""
-    results = grade_batch([item for item, _, _ in examples], grader, concurrency)
+def calibrate(examples, grader, concurrency: int = 8, worst: int = 10, progress=None) -> dict[str, Any]:
+    """Grade graded examples (`grading.batch.read_calibration`) with `grader` and measure it against the people;
+    `progress` is told of each grade (see `grade_batch`)."""
+    results = grade_batch([item for item, _, _ in examples], grader, concurrency, progress)
     rows = [
         Example(
             human=human,
