@@ -185,9 +185,10 @@ def llm_grader(
     return LLMGrader(chat, backoff=0.01, retries=retries, **kw)
 
 
-@pytest.fixture(params=CLIENTS)
+@pytest.fixture(params=[pytest.param("litellm", marks=pytest.mark.slow), "openai"])
 def llm_client(request) -> str:
-    """Each client in turn: a test that takes it runs once through litellm, once through the openai SDK."""
+    """Each client in turn: a test that takes it runs once through litellm, once through the openai SDK (the
+    default for an OpenAI-compatible server; the litellm run is in the full suite only)."""
     return request.param
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import SEED
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -115,6 +116,7 @@ def bank_doc(draw):
 
 
 @PROPS
+@pytest.mark.slow  # about 5 s of generated banks
 @given(bank_doc())
 @example(
     (
