@@ -99,9 +99,10 @@ def pipeline(server, runs: int) -> dict:
     for name, mode, n in [*plan, ("practice_10", "practice", 10)]:
         cmd = [cli, "start", "--mode", mode, "--answers", str(files[n])]
         r = c.run(cmd, c.llm_env(c.fresh_home(), server.url))
-        if c.ungraded(r.stdout) or len(reqs := server.log()) != n:
-            raise RuntimeError(f"{name}: expected {n} graded answers and {n} requests, got {len(reqs)}")
-        first, last = request_span(reqs)
+        # one request checks the model before the first question (`INTERVIEWER_CHECK`), then one per answer
+        if c.ungraded(r.stdout) or len(reqs := server.log()) != n + 1:
+            raise RuntimeError(f"{name}: expected {n} graded answers and {n + 1} requests, got {len(reqs)}")
+        first, last = request_span(reqs[1:])
         samples[name].append({"wall": r.wall, "first_request_at": first - r.t0, "last_reply_at": last - r.t0,
                               "exit_after_last_reply": r.end - last, "rss_kb": r.rss_kb})  # fmt: skip
     server.latency(0.0)

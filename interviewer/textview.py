@@ -211,10 +211,11 @@ def render_stats(st: dict[str, Any], paint: Style, since_label: str | None = Non
     if st["weakest_criteria"]:
         out += ["", paint("Weakest criteria", "1")]
         out += table(
-            ["criterion", "average", "count"],
-            [[clip(r["name"], 40), fmt_score(r["average"]), r["count"]] for r in st["weakest_criteria"]],
+            ["criterion", "average", "count", "questions"],
+            [[clip(r["name"], 40), fmt_score(r["average"]), r["count"], clip(", ".join(r.get("questions") or []), 24)]
+             for r in st["weakest_criteria"]],
             right=(1, 2),
-        )
+        )  # fmt: skip
     if st["to_review"]:
         out += ["", paint("To review (latest graded attempt, lowest first)", "1")]
         out += table(

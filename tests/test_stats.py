@@ -308,8 +308,8 @@ def test_weakest_criteria_scale_each_score_by_its_maximum(store):
     answer_in(store, sid, 1, "b:2", 1.0, [{"name": "x", "score": 10.0, "max_score": 10.0}])
     answer_in(store, sid, 2, "b:3", None, [{"name": "y", "score": 0.0, "max_score": 10.0}], status="ungraded")
     assert weakest_criteria(store.progress_facts().criteria) == [
-        {"name": "x", "average": 7.5, "count": 2},
-        {"name": "y", "average": 9.0, "count": 1},
+        {"name": "x", "average": 7.5, "count": 2, "questions": ["1", "2"]},
+        {"name": "y", "average": 9.0, "count": 1, "questions": ["1"]},
     ]
 
 
@@ -319,7 +319,7 @@ def test_a_regrade_replaces_the_criteria_that_count(store):
     (turn,) = store.turns(sid)
     store.add_grade(turn["id"], {"status": "graded", "score": 8.0, "criteria": [{"name": "x", "score": 8.0, "max_score": 10.0}]})  # fmt: skip
     facts = store.progress_facts()
-    assert weakest_criteria(facts.criteria) == [{"name": "x", "average": 8.0, "count": 1}]
+    assert weakest_criteria(facts.criteria) == [{"name": "x", "average": 8.0, "count": 1, "questions": ["1"]}]
     assert [(q.ref, q.tally.average) for q in facts.questions] == [("b:1", 8.0)]
 
 
@@ -336,7 +336,7 @@ def test_only_a_sessions_last_try_counts_and_an_older_database_learns_which_it_i
     answer_in(store, sid, 0, "b:1", 6.0, [{"name": "x", "score": 6.0, "max_score": 10.0}], attempt=2)
     facts = store.progress_facts()
     assert [(q.tally.answers, q.tally.average) for q in facts.questions] == [(1, 6.0)]
-    assert weakest_criteria(facts.criteria) == [{"name": "x", "average": 6.0, "count": 1}]
+    assert weakest_criteria(facts.criteria) == [{"name": "x", "average": 6.0, "count": 1, "questions": ["1"]}]
     with sqlite3.connect(tmp_path / "interviewer.db") as c:  # as a database written before turns knew it
         c.execute("DELETE FROM migrations WHERE name = '003_progress_facts'")
         c.execute("DROP TABLE criterion_scores")
@@ -350,7 +350,9 @@ def test_only_a_sessions_last_try_counts_and_an_older_database_learns_which_it_i
     try:
         facts = again.progress_facts()
         assert [(q.tally.answers, q.tally.average, q.section) for q in facts.questions] == [(1, 6.0, "S")]
-        assert weakest_criteria(facts.criteria) == [{"name": "x", "average": 6.0, "count": 1}]
+        assert weakest_criteria(facts.criteria) == [
+            {"name": "x", "average": 6.0, "count": 1, "questions": ["1"]}
+        ]
         assert [r["attempts"] for r in to_review(facts.latest)] == [2]
     finally:
         again.close()
@@ -500,3 +502,11 @@ def test_a_skip_counts_as_zero_and_says_skipped_everywhere(cli, home, tmp_path):
     report = tmp_path / "report.html"
     assert cli("report", "-o", str(report)).exit_code == 0
     assert "1 skipped (as 0)" in report.read_text(encoding="utf-8")
+
+
+def test_weakest_criteria_name_the_questions_they_were_scored_on(cli, two_sessions):
+    rows = stats_json(cli, "--top", "50")["weakest_criteria"]
+    assert rows and all(r["questions"] for r in rows)
+    asked = {q for r in rows for q in r["questions"]}
+    assert asked <= {"1.1", "1.2", "1.3"} and "1.1" in asked  # the ids as shown, not identities
+    assert "questions" in cli("stats").stdout

@@ -124,13 +124,23 @@ def trend(points: list[TrendPoint], by: str = "session") -> list[dict[str, Any]]
     ]
 
 
-def weakest_criteria(criteria: list[CriterionTally], top: int | None = None) -> list[dict[str, Any]]:
-    """Criterion names over graded answers, with their mean score on 0–10 and count, lowest first."""
+def weakest_criteria(
+    criteria: list[CriterionTally], top: int | None = None, current: Current | None = None
+) -> list[dict[str, Any]]:
+    """Criterion names over graded answers, with their mean score on 0–10, count, and the questions (as shown
+    now) they were scored on, lowest first."""
+    current = current or {}
+
+    def shown(ref: str) -> str:
+        q = current.get(ref)
+        return q.id if q is not None else ref.rpartition(":")[2]
+
     rows = [
-        {"name": c.name, "average": round(c.fraction_total / c.count * MAX_SCORE, 1), "count": c.count}
+        {"name": c.name, "average": round(c.fraction_total / c.count * MAX_SCORE, 1), "count": c.count,
+         "questions": list(dict.fromkeys(shown(r) for r in c.questions))}
         for c in criteria
         if c.count
-    ]
+    ]  # fmt: skip
     rows.sort(key=lambda r: (r["average"], -r["count"], r["name"]))
     return rows[:top] if top else rows
 
@@ -179,7 +189,7 @@ def stats(
         "by_difficulty": by_difficulty(facts.questions),
         "trend_by": by,
         "trend": trend(facts.trend, by),
-        "weakest_criteria": weakest_criteria(facts.criteria, top),
+        "weakest_criteria": weakest_criteria(facts.criteria, top, current),
         "to_review": to_review(facts.latest, top, current),
     }
 

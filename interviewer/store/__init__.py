@@ -383,11 +383,12 @@ class Store(ProgressQueries, BatchQueries, SessionUpkeep, AudioQueries):
                 (gid, grade["score"] if graded else None, turn_id),
             )
             db.execute("DELETE FROM criterion_scores WHERE turn_id = ?", (turn_id,))
-            final = db.execute("SELECT final FROM turns WHERE id = ?", (turn_id,)).fetchone()
+            final = db.execute("SELECT final, question_ref FROM turns WHERE id = ?", (turn_id,)).fetchone()
             if graded and final and final[0]:
                 db.executemany(
-                    "INSERT INTO criterion_scores (turn_id, name, fraction) VALUES (?, ?, ?)",
-                    [(turn_id, c.get("name") or c.get("id") or "-", c["score"] / (c.get("max_score") or MAX_SCORE))
+                    "INSERT INTO criterion_scores (turn_id, question_ref, name, fraction) VALUES (?, ?, ?, ?)",
+                    [(turn_id, final[1], c.get("name") or c.get("id") or "-",
+                      c["score"] / (c.get("max_score") or MAX_SCORE))
                      for c in grade.get("criteria") or [] if c.get("score") is not None],
                 )  # fmt: skip
         return gid

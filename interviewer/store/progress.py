@@ -84,6 +84,7 @@ class CriterionTally:
     name: str
     count: int
     fraction_total: float  # the sum of score / criterion maximum
+    questions: tuple[str, ...] = ()  # the refs of the questions it was scored on, most scored first
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,15 +158,25 @@ class ProgressQueries:
                 f"WHERE t.final AND {_SINCE} GROUP BY s.id ORDER BY s.started_at, s.rowid"
             )
         trend = [TrendPoint(r["key"], r["started_at"], _tally(r)) for r in self._rows(sql, p)]
-        if since is None:  # the criteria that count, read in name order from their own index
-            sql = "SELECT name, COUNT(*) AS n, TOTAL(fraction) AS total FROM criterion_scores GROUP BY name"
+        if since is None:  # the criteria that count, read in order from their own index
+            sql = """SELECT name, question_ref, COUNT(*) AS n, TOTAL(fraction) AS total FROM criterion_scores
+                     GROUP BY name, question_ref"""
         else:
             # CROSS JOIN keeps this order (period → turns → criteria), all through covering indexes; the
             # planner would rather walk every criterion by name and look up each one's wide turn row
-            sql = """SELECT c.name, COUNT(*) AS n, TOTAL(c.fraction) AS total FROM sessions s
+            sql = """SELECT c.name, c.question_ref, COUNT(*) AS n, TOTAL(c.fraction) AS total FROM sessions s
                      CROSS JOIN turns t ON t.session_id = s.id CROSS JOIN criterion_scores c ON c.turn_id = t.id
-                     WHERE s.started_at >= :since GROUP BY c.name"""
-        criteria = [CriterionTally(r["name"], r["n"], r["total"]) for r in self._rows(sql, p)]
+                     WHERE s.started_at >= :since GROUP BY c.name, c.question_ref"""
+        by_name: dict[str, list] = {}
+        for r in self._rows(sql, p):
+            by_name.setdefault(r["name"], []).append((r["n"], r["total"], r["question_ref"]))
+        criteria = [
+            CriterionTally(
+                name, sum(n for n, _, _ in rows), sum(t for _, t, _ in rows),
+                tuple(ref for _, _, ref in sorted(rows, key=lambda x: (-x[0], x[2]))),
+            )
+            for name, rows in by_name.items()
+        ]  # fmt: skip
         return ProgressFacts(count["n"], questions, trend, criteria, self._latest_grades(since))
 
     def _latest_grades(self, since: str | None) -> list[LatestGrade]:

@@ -133,13 +133,14 @@ def _m003_progress_facts(db: sqlite3.Connection) -> None:
         CREATE INDEX IF NOT EXISTS sessions_started ON sessions(started_at);
         CREATE TABLE criterion_scores (
             turn_id INTEGER NOT NULL REFERENCES turns(id),
+            question_ref TEXT NOT NULL,        -- the turn's, so the weakest criteria name their questions
             name TEXT NOT NULL,
             fraction REAL NOT NULL             -- the score over the criterion's maximum
         );
-        CREATE INDEX criterion_scores_name ON criterion_scores(name, fraction);
-        CREATE INDEX criterion_scores_turn ON criterion_scores(turn_id, name, fraction);
-        INSERT INTO criterion_scores (turn_id, name, fraction)
-            SELECT t.id,
+        CREATE INDEX criterion_scores_name ON criterion_scores(name, question_ref, fraction);
+        CREATE INDEX criterion_scores_turn ON criterion_scores(turn_id, name, question_ref, fraction);
+        INSERT INTO criterion_scores (turn_id, question_ref, name, fraction)
+            SELECT t.id, t.question_ref,
                    COALESCE(json_extract(c.value, '$.name'), json_extract(c.value, '$.id'), '-'),
                    json_extract(c.value, '$.score') * 1.0
                        / COALESCE(NULLIF(json_extract(c.value, '$.max_score'), 0), 10.0)
