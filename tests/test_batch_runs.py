@@ -43,17 +43,7 @@ def test_a_killed_run_resumes_without_grading_a_line_twice(tmp_path, llm_env, cl
     f = batch_file(tmp_path, n)
     cmd = [sys.executable, "-m", "interviewer", "grade", "--batch", str(f), "--grader", "llm"]
     cmd += ["--concurrency", str(concurrency)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
-    first = []
-    try:
-        while len(first) < seen_before_kill:
-            line = proc.stdout.readline()
-            assert line, proc.stderr.read().decode()
-            first.append(json.loads(line))
-    finally:
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
-    assert proc.returncode == -signal.SIGKILL
+    first = _run_until(cmd, seen_before_kill)
     assert [o["id"] for o in first] == list(range(seen_before_kill))
     before = requests_per_line(llm_env, n)
     assert sum(before) < n  # it really stopped part-way

@@ -7,6 +7,7 @@ model-shaped. A model call never retries on its own: the grader has the one retr
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -52,6 +53,27 @@ class Completion:
     completion_tokens: int | None = None
     cost_usd: float | None = None
     mode: str = "schema"  # the output mode the call used: schema | json | text
+
+
+class ModelSettings:
+    """What every real model keeps: its name, endpoint, key, timeout and output mode (auto | schema | json |
+    text; `auto` finds the first that works, once, under `_mode_lock`)."""
+
+    def __init__(
+        self,
+        model: str,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 60.0,
+        structured: str = "auto",
+    ):
+        if not model:
+            from interviewer.errors import InputError
+
+            raise InputError("no model set for the LLM grader; use --model M or set INTERVIEWER_MODEL")
+        self.name = self.model = model
+        self.api_base, self.api_key, self.timeout, self.structured = api_base, api_key, timeout, structured
+        self._mode_lock = threading.Lock()
 
 
 class ChatModel(Protocol):

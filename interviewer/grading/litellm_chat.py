@@ -10,8 +10,7 @@ import re
 import threading
 from typing import Any
 
-from interviewer.errors import InputError
-from interviewer.grading.chat import CallError, Completion
+from interviewer.grading.chat import CallError, Completion, ModelSettings
 
 _import_lock = threading.Lock()
 _litellm = None
@@ -125,27 +124,9 @@ def reply_text(resp: Any) -> str:
     return content
 
 
-class LiteLLMModel:
+class LiteLLMModel(ModelSettings):
     """One model through litellm, in the output mode it takes: JSON schema, else JSON mode, else text (found
     once, then kept)."""
-
-    def __init__(
-        self,
-        model: str,
-        api_base: str | None = None,
-        api_key: str | None = None,
-        timeout: float = 60.0,
-        structured: str = "auto",
-    ):
-        if not model:
-            raise InputError("no model set for the LLM grader; use --model M or set INTERVIEWER_MODEL")
-        self.name = model
-        self.model = model
-        self.api_base = api_base
-        self.api_key = api_key
-        self.timeout = timeout
-        self.structured = structured  # auto | schema | json | text
-        self._mode_lock = threading.Lock()
 
     def warm_up(self) -> None:
         load_litellm()

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from interviewer.errors import InputError
-from interviewer.grading.chat import CallError, Completion
+from interviewer.grading.chat import CallError, Completion, ModelSettings
 from interviewer.grading.litellm_chat import BODY_NOT_JSON, _retry_after, concise, reply_text
 
 # litellm providers whose route is plain OpenAI chat completions at the given base URL. `openai/` also works
@@ -314,7 +314,7 @@ def completion_text(resp: Any) -> str:
     return reply_text(resp)
 
 
-class OpenAIModel:
+class OpenAIModel(ModelSettings):
     """One OpenAI-compatible model through the SDK, in the output mode it takes: JSON schema, else JSON mode, else
     text (found once, then kept)."""
 
@@ -326,19 +326,11 @@ class OpenAIModel:
         timeout: float = 60.0,
         structured: str = "auto",
     ):
-        if not model:
-            raise InputError("no model set for the LLM grader; use --model M or set INTERVIEWER_MODEL")
+        super().__init__(model, api_base, api_key, timeout, structured)
         why = route(model, api_base)
         if why:
             raise InputError(why)
-        self.name = model
-        self.model = model
         self.provider, self.wire_model = split(model)
-        self.api_base = api_base
-        self.api_key = api_key
-        self.timeout = timeout
-        self.structured = structured  # auto | schema | json | text
-        self._mode_lock = threading.Lock()
         self._client = None
 
     def warm_up(self) -> None:
