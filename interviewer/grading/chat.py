@@ -55,6 +55,27 @@ class Completion:
     mode: str = "schema"  # the output mode the call used: schema | json | text
 
 
+def load_once(load: Callable[[], Any]) -> Callable[[], Any]:
+    """A library's loader that runs once (under a lock: the background import and the first call may race), and
+    `loader.prefetch()`, which starts it on a daemon thread while the first question is on screen."""
+    lock, box = threading.Lock(), []
+
+    def loader():
+        with lock:
+            if not box:
+                box.append(load())
+        return box[0]
+
+    def prefetch() -> threading.Thread:
+        t = threading.Thread(target=loader, name=f"{load.__name__.removeprefix('load_')}-import", daemon=True)
+        t.start()
+        return t
+
+    loader.prefetch = prefetch
+    loader.__doc__ = load.__doc__
+    return loader
+
+
 class ModelSettings:
     """What every real model keeps: its name, endpoint, key, timeout and output mode (auto | schema | json |
     text; `auto` finds the first that works, once, under `_mode_lock`)."""

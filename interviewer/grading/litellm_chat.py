@@ -7,37 +7,27 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from typing import Any
 
-from interviewer.grading.chat import CallError, Completion, ModelSettings
-
-_import_lock = threading.Lock()
-_litellm = None
+from interviewer.grading.chat import CallError, Completion, ModelSettings, load_once
 
 
+@load_once
 def load_litellm():
     """Import litellm once, offline: the local cost map, no telemetry, no retries of its own."""
-    global _litellm
-    with _import_lock:
-        if _litellm is None:
-            os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-            os.environ.setdefault("LITELLM_LOG", "ERROR")
-            import litellm
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("LITELLM_LOG", "ERROR")
+    import litellm
 
-            litellm.telemetry = False
-            litellm.suppress_debug_info = True
-            litellm.num_retries = 0
-            litellm.drop_params = True
-            _litellm = litellm
-    return _litellm
+    litellm.telemetry = False
+    litellm.suppress_debug_info = True
+    litellm.num_retries = 0
+    litellm.drop_params = True
+    return litellm
 
 
-def prefetch() -> threading.Thread:
-    """Start importing litellm in the background (while the first question is on screen)."""
-    t = threading.Thread(target=load_litellm, name="litellm-import", daemon=True)
-    t.start()
-    return t
+# litellm's import, in the background (while the first question is on screen)
+prefetch = load_litellm.prefetch
 
 
 LITELLM_PREFIX = re.compile(r"^(litellm\.)?\w+Error: (\w+Error: )?(\w+Exception - )?(error - )?")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from interviewer.errors import InputError
-from interviewer.grading.chat import CallError, Completion, ModelSettings
+from interviewer.grading.chat import CallError, Completion, ModelSettings, load_once
 from interviewer.grading.litellm_chat import BODY_NOT_JSON, _retry_after, concise, reply_text
 
 # litellm providers whose route is plain OpenAI chat completions at the given base URL. `openai/` also works
@@ -31,26 +31,16 @@ PROVIDERS = ("openai", "hosted_vllm", "lm_studio", "llamafile")
 DEFAULT_BASE = "https://api.openai.com/v1"
 NOT_A_COMPLETION = "the endpoint's reply is not a chat completion with a message"
 
-_import_lock = threading.Lock()
-_openai = None
 
-
+@load_once
 def load_openai():
     """Import the SDK once."""
-    global _openai
-    with _import_lock:
-        if _openai is None:
-            import openai
+    import openai
 
-            _openai = openai
-    return _openai
+    return openai
 
 
-def prefetch() -> threading.Thread:
-    """Start importing the SDK in the background (while the first question is on screen)."""
-    t = threading.Thread(target=load_openai, name="openai-import", daemon=True)
-    t.start()
-    return t
+prefetch = load_openai.prefetch  # the SDK's import, in the background
 
 
 def split(model: str) -> tuple[str, str]:
