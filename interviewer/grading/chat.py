@@ -76,6 +76,13 @@ def load_once(load: Callable[[], Any]) -> Callable[[], Any]:
     return loader
 
 
+def response_format(mode: str, schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The request's `response_format` for an output mode: the JSON schema, JSON mode, or none (text)."""
+    if mode == "schema" and schema is not None:
+        return {"type": "json_schema", "json_schema": {"name": "grade", "schema": schema, "strict": True}}
+    return {"type": "json_object"} if mode in ("schema", "json") else None
+
+
 class ModelSettings:
     """What every real model keeps: its name, endpoint, key, timeout and output mode (auto | schema | json |
     text; `auto` finds the first that works, once, under `_mode_lock`)."""
@@ -95,6 +102,15 @@ class ModelSettings:
         self.name = self.model = model
         self.api_base, self.api_key, self.timeout, self.structured = api_base, api_key, timeout, structured
         self._mode_lock = threading.Lock()
+
+    def falls_back(self, err: CallError, mode: str) -> bool:
+        """A request refused for its structured output moves the model to the next mode for good (schema → JSON
+        mode → text); True when the call should be made again in it."""
+        if err.kind != "bad_request" or mode == "text" or "response_format" not in err.detail.lower():
+            return False
+        with self._mode_lock:
+            self.structured = "json" if mode == "schema" else "text"
+        return True
 
 
 class ChatModel(Protocol):

@@ -9,7 +9,7 @@ import os
 import re
 from typing import Any
 
-from interviewer.grading.chat import CallError, Completion, ModelSettings, load_once
+from interviewer.grading.chat import CallError, Completion, ModelSettings, load_once, response_format
 
 
 @load_once
@@ -148,18 +148,13 @@ class LiteLLMModel(ModelSettings):
             kwargs["api_base"] = self.api_base
         if self.api_key or self.api_base:
             kwargs["api_key"] = self.api_key or "not-needed"
-        if mode == "schema" and schema is not None:
-            wrapped = {"name": "grade", "schema": schema, "strict": True}
-            kwargs["response_format"] = {"type": "json_schema", "json_schema": wrapped}
-        elif mode in ("schema", "json"):
-            kwargs["response_format"] = {"type": "json_object"}
+        if fmt := response_format(mode, schema):
+            kwargs["response_format"] = fmt
         try:
             resp = lit.completion(**kwargs)
         except Exception as exc:
             err = classify(exc)
-            if err.kind == "bad_request" and mode != "text" and "response_format" in err.detail.lower():
-                with self._mode_lock:  # the model does not take structured output: fall back for good
-                    self.structured = "json" if mode == "schema" else "text"
+            if self.falls_back(err, mode):
                 return self.complete(messages, schema)
             raise err from exc
         text = reply_text(resp)

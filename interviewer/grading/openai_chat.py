@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from interviewer.errors import InputError
-from interviewer.grading.chat import CallError, Completion, ModelSettings, load_once
+from interviewer.grading.chat import CallError, Completion, ModelSettings, load_once, response_format
 from interviewer.grading.litellm_chat import BODY_NOT_JSON, _retry_after, concise, reply_text
 
 # litellm providers whose route is plain OpenAI chat completions at the given base URL. `openai/` also works
@@ -308,16 +308,11 @@ class OpenAIModel(ModelSettings):
     """One OpenAI-compatible model through the SDK, in the output mode it takes: JSON schema, else JSON mode, else
     text (found once, then kept)."""
 
-    def __init__(
-        self,
-        model: str,
-        api_base: str | None = None,
-        api_key: str | None = None,
-        timeout: float = 60.0,
-        structured: str = "auto",
-    ):
-        super().__init__(model, api_base, api_key, timeout, structured)
-        why = route(model, api_base)
+    def __init__(self, *args: Any, **kwargs: Any):
+        """As `ModelSettings`; a model the SDK cannot reach as litellm would is an input error."""
+        super().__init__(*args, **kwargs)
+        model = self.model
+        why = route(model, self.api_base)
         if why:
             raise InputError(why)
         self.provider, self.wire_model = split(model)
@@ -362,18 +357,13 @@ class OpenAIModel(ModelSettings):
         client = self._get_client()
         mode = self._mode()
         kwargs: dict[str, Any] = {"model": self.wire_model, "messages": messages, "temperature": 0}
-        if mode == "schema" and schema is not None:
-            wrapped = {"name": "grade", "schema": schema, "strict": True}
-            kwargs["response_format"] = {"type": "json_schema", "json_schema": wrapped}
-        elif mode in ("schema", "json"):
-            kwargs["response_format"] = {"type": "json_object"}
+        if fmt := response_format(mode, schema):
+            kwargs["response_format"] = fmt
         try:
             resp = client.chat.completions.create(**kwargs)
         except Exception as exc:
             err = classify(exc)
-            if err.kind == "bad_request" and mode != "text" and "response_format" in err.detail.lower():
-                with self._mode_lock:  # the model does not take structured output: fall back for good
-                    self.structured = "json" if mode == "schema" else "text"
+            if self.falls_back(err, mode):
                 return self.complete(messages, schema)
             raise err from exc
         text = completion_text(resp)
