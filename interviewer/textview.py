@@ -176,6 +176,17 @@ def trend_chart(points: list[dict[str, Any]], paint: Style, limit: int = TREND_P
     return lines
 
 
+def spent_line(spent: dict | None) -> list[str]:
+    """What the model grades cost, as one line (none when no grade came from a model)."""
+    if not spent or not spent.get("llm_grades"):
+        return []
+    cost = "price unknown" if spent.get("cost_usd") is None else f"${spent['cost_usd']:.4f}"
+    return [
+        f"Model grades: {spent['llm_grades']}, {spent['prompt_tokens']:,} prompt + "
+        f"{spent['completion_tokens']:,} completion tokens, {cost}"
+    ]
+
+
 def render_stats(st: dict[str, Any], paint: Style, since_label: str | None = None) -> str:
     where = f" since {since_label or st['since']}" if st["since"] else ""
     if not st["answers"]:
@@ -187,6 +198,7 @@ def render_stats(st: dict[str, Any], paint: Style, since_label: str | None = Non
         f"({st['graded']} graded, {st['ungraded']} ungraded"
         + (f", {st['skipped']} skipped as 0" if st.get("skipped") else "")
         + f"), average {avg}",
+        *spent_line(st.get("spent")),
         "",
         paint("By section", "1"),
         *table(

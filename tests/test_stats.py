@@ -21,7 +21,7 @@ SECOND = [
 STATS_KEYS = {
     "since", "sessions", "answers", "graded", "ungraded", "skipped", "average", "max_score", "by_section",
     "by_difficulty",
-    "trend_by", "trend", "weakest_criteria", "to_review",
+    "trend_by", "trend", "weakest_criteria", "to_review", "spent",
 }  # fmt: skip
 REVIEW_KEYS = {
     "question_id", "ref", "identity", "section", "text", "score", "attempts", "answered_at", "session_id",
@@ -510,3 +510,20 @@ def test_weakest_criteria_name_the_questions_they_were_scored_on(cli, two_sessio
     asked = {q for r in rows for q in r["questions"]}
     assert asked <= {"1.1", "1.2", "1.3"} and "1.1" in asked  # the ids as shown, not identities
     assert "questions" in cli("stats").stdout
+
+
+def test_stats_total_the_tokens_and_cost_recorded_per_grade(store):
+    sid = store.create_session("practice", {}, [])
+    q = {"id": "1", "section": "S", "text": "q"}
+    for i, cost in enumerate((0.0012, 0.0030)):
+        turn = store.add_turn(sid, i, f"b:{i}", q | {"id": str(i)}, "an answer")
+        store.add_grade(turn, {"status": "graded", "score": 5.0, "criteria": [],
+                               "grader": {"kind": "llm", "prompt_tokens": 1000, "completion_tokens": 200, "cost_usd": cost}})  # fmt: skip
+    store.add_grade(turn, {"status": "graded", "score": 6.0, "criteria": [], "grader": {"kind": "offline"}})
+    from interviewer.results.progress import stats
+    from interviewer.textview import spent_line
+
+    spent = stats(store.progress_facts())["spent"]
+    assert spent == {"llm_grades": 2, "prompt_tokens": 2000, "completion_tokens": 400, "cost_usd": 0.0042}
+    assert spent_line(spent) == ["Model grades: 2, 2,000 prompt + 400 completion tokens, $0.0042"]
+    assert spent_line(stats(store.progress_facts("2999-01-01"))["spent"]) == []  # a period with none

@@ -191,6 +191,12 @@ def stats(
         "trend": trend(facts.trend, by),
         "weakest_criteria": weakest_criteria(facts.criteria, top, current),
         "to_review": to_review(facts.latest, top, current),
+        "spent": {
+            "llm_grades": facts.spent.grades,
+            "prompt_tokens": facts.spent.prompt_tokens,
+            "completion_tokens": facts.spent.completion_tokens,
+            "cost_usd": round(facts.spent.cost_usd, 6) if facts.spent.priced else None,
+        },  # fmt: skip
     }
 
 

@@ -371,10 +371,12 @@ class Store(ProgressQueries, BatchQueries, SessionUpkeep, AudioQueries):
         grader = grade.get("grader") or {}
         with self._transaction() as db:
             cur = db.execute(
-                """INSERT INTO grades (turn_id, created_at, status, score, grader_kind, model, grade_json)
-                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                """INSERT INTO grades (turn_id, created_at, status, score, grader_kind, model, grade_json,
+                                       prompt_tokens, completion_tokens, cost_usd)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (turn_id, now(), grade["status"], grade.get("score"), grader.get("kind"), grader.get("model"),
-                 json.dumps(grade, ensure_ascii=False)),
+                 json.dumps(grade, ensure_ascii=False), grader.get("prompt_tokens"), grader.get("completion_tokens"),
+                 grader.get("cost_usd")),
             )  # fmt: skip
             gid = cur.lastrowid
             graded = grade["status"] == "graded" and grade.get("score") is not None

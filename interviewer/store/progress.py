@@ -116,6 +116,17 @@ class SessionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Spent:
+    """What the model grades cost: every grade given, regrades included, as the replies reported it."""
+
+    grades: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    priced: int = 0  # grades whose reply came with a price
+
+
+@dataclass(frozen=True, slots=True)
 class ProgressFacts:
     """Everything `stats` needs, for sessions started at or after `since`."""
 
@@ -124,6 +135,7 @@ class ProgressFacts:
     trend: list[TrendPoint]
     criteria: list[CriterionTally]
     latest: list[LatestGrade]
+    spent: Spent = field(default_factory=Spent)
 
 
 class ProgressQueries:
@@ -177,7 +189,20 @@ class ProgressQueries:
             )
             for name, rows in by_name.items()
         ]  # fmt: skip
-        return ProgressFacts(count["n"], questions, trend, criteria, self._latest_grades(since))
+        return ProgressFacts(
+            count["n"], questions, trend, criteria, self._latest_grades(since), self._spent(since)
+        )
+
+    def _spent(self, since: str | None) -> Spent:
+        (r,) = self._rows(
+            f"""SELECT COUNT(*) AS n, TOTAL(g.prompt_tokens) AS p, TOTAL(g.completion_tokens) AS c,
+                       TOTAL(g.cost_usd) AS usd, COUNT(g.cost_usd) AS priced
+                FROM grades g INDEXED BY grades_spent
+                {"" if since is None else "JOIN turns t ON t.id = g.turn_id JOIN sessions s ON s.id = t.session_id"}
+                WHERE g.grader_kind = 'llm' {"" if since is None else "AND s.started_at >= :since"}""",
+            {"since": since},
+        )
+        return Spent(r["n"], int(r["p"]), int(r["c"]), r["usd"], r["priced"])
 
     def _latest_grades(self, since: str | None) -> list[LatestGrade]:
         """Per question: how many tries, and its latest graded one (by when it was answered, then by turn)."""

@@ -239,6 +239,24 @@ def _m006_batch_runs(db: sqlite3.Connection) -> None:
     )
 
 
+def _m008_grade_costs(db: sqlite3.Connection) -> None:
+    """What each grade cost (tokens and dollars, as the model's reply reported them), under an index that covers
+    them, so `stats` totals what was spent without reading the grades themselves."""
+    _run(
+        db,
+        """
+        ALTER TABLE grades ADD COLUMN prompt_tokens INTEGER;
+        ALTER TABLE grades ADD COLUMN completion_tokens INTEGER;
+        ALTER TABLE grades ADD COLUMN cost_usd REAL;
+        UPDATE grades SET
+            prompt_tokens = json_extract(grade_json, '$.grader.prompt_tokens'),
+            completion_tokens = json_extract(grade_json, '$.grader.completion_tokens'),
+            cost_usd = json_extract(grade_json, '$.grader.cost_usd');
+        CREATE INDEX grades_spent ON grades(turn_id, grader_kind, prompt_tokens, completion_tokens, cost_usd)
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_initial", _m001_initial),
     ("002_attempts_follow_ups_reviews", _m002_attempts_follow_ups_reviews),
@@ -247,4 +265,5 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("005_drafts_skips_practice_retries", _m005_drafts_skips_practice_retries),
     ("006_batch_runs", _m006_batch_runs),
     ("007_audio", migrate_007_audio),
+    ("008_grade_costs", _m008_grade_costs),
 ]
