@@ -103,30 +103,35 @@ def start(
         lang=lang,
     )
     questions = load_questions(settings, bank)
-    store = open_store(settings)
+    store = open_store(settings)  # one store for planning and the session; `_run_session` closes it
     try:
         questions, states = with_history(questions, store)[0], store.review_states()
-    finally:
+        source = _scripted_source(answers)
+        scripted_ids = [a.question_id for a in source.answers] if source else []
+        if scripted_ids and all(scripted_ids):
+            plan = [_scripted_question(questions, a, answers) for a in source.answers]
+        else:
+            pool = questions.filter(section, difficulty, frequency)
+            plan, order = plan_session(pool, states, n, order, seed)
+        if follow_ups is None:
+            follow_ups = 0 if source is not None else 1
+        session_settings = {
+            k: v for k, v in settings.public().items() if k not in ("api_key", "stt_api_key")
+        } | {
+            "grader_kind": settings.grader_kind,
+            "n": len(plan),
+            "order": order,
+            "seed": seed,
+            "lang": settings.lang,
+            "follow_ups": follow_ups,
+            "time_limit": time_limit,
+        }
+    except BaseException:
         store.close()
-    source = _scripted_source(answers)
-    scripted_ids = [a.question_id for a in source.answers] if source else []
-    if scripted_ids and all(scripted_ids):
-        plan = [_scripted_question(questions, a, answers) for a in source.answers]
-    else:
-        pool = questions.filter(section, difficulty, frequency)
-        plan, order = plan_session(pool, states, n, order, seed)
-    if follow_ups is None:
-        follow_ups = 0 if source is not None else 1
-    session_settings = {k: v for k, v in settings.public().items() if k not in ("api_key", "stt_api_key")} | {
-        "grader_kind": settings.grader_kind,
-        "n": len(plan),
-        "order": order,
-        "seed": seed,
-        "lang": settings.lang,
-        "follow_ups": follow_ups,
-        "time_limit": time_limit,
-    }
-    _run_session(settings, questions, source, as_json, plan=plan, session_settings=session_settings)
+        raise
+    _run_session(
+        settings, questions, source, as_json, plan=plan, session_settings=session_settings, store=store
+    )
 
 
 @commands.command()
@@ -197,8 +202,11 @@ def _transcriber(settings):
     return make_transcriber(settings)
 
 
-def _run_session(settings, questions, source, as_json, plan=None, session_settings=None, session_id=""):
-    """Create (or pick up) a session and run it; follow-ups and the time limit come from the session's settings."""
+def _run_session(
+    settings, questions, source, as_json, plan=None, session_settings=None, session_id="", store=None
+):
+    """Create (or pick up) a session and run it; follow-ups and the time limit come from the session's settings.
+    `store`, when given, is already open and `questions` already matched to its history."""
     from interviewer.core import open_store, resolve_session
     from interviewer.grading.graders import make_grader
     from interviewer.practice.engine import SessionEngine
@@ -210,8 +218,9 @@ def _run_session(settings, questions, source, as_json, plan=None, session_settin
         prefetch(settings)  # the model client's import overlaps the first question
     from interviewer.core import with_history
 
-    store = open_store(settings)
-    questions = with_history(questions, store)[0]
+    if store is None:
+        store = open_store(settings)
+        questions = with_history(questions, store)[0]
     reporter = TextReporter(quiet=as_json, home=settings.home)
     if plan is None:
         session_id = resolve_session(store, session_id or None, unfinished=True)

@@ -84,16 +84,8 @@ class Reporter(Protocol):
 
 
 def question_snapshot(q: Question) -> dict[str, Any]:
-    return {
-        "id": q.id,
-        "ref": q.ref,
-        "bank": q.bank,
-        "section": q.section,
-        "text": q.text,
-        "hint": q.hint,
-        "difficulty": q.difficulty,
-        "frequency": q.frequency,
-    }
+    """The question as asked, kept with the turn: its bank fields and its identity."""
+    return q.to_dict() | {"ref": q.ref}
 
 
 def turn_follow_ups(turn: dict[str, Any]) -> tuple[FollowUp, ...]:
