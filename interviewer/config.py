@@ -40,7 +40,20 @@ CLIENTS = ("auto", "litellm", "openai")  # how the LLM grader reaches its model 
 LOWEST = {"timeout": 0.1, "retries": 0, "concurrency": 1}
 CHOICES = {"check": ("on", "off")}
 PROFILES = "models"  # the config table of named model profiles: [models.NAME]
-PROFILE_FIELDS = ("model", "api_base", "api_key", "api_key_env", "timeout", "retries", "client")
+PROFILE_FIELDS = (
+    "model",
+    "api_base",
+    "api_key",
+    "api_key_env",
+    "timeout",
+    "retries",
+    "client",
+    "routing_strategy",
+)
+ROUTED = (
+    "model_list",
+    "routing_strategy",
+)  # a profile's deployments (grading/deployments.py) and how to pick one
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # a bare word: never a model string (those have a '/')
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -66,6 +79,8 @@ class Settings:
     sources: dict[str, str] = field(default_factory=dict)
     home: Path = field(default_factory=home_dir)
     profile: str | None = None  # the model profile in use, when the model was named by one
+    deployments: list[dict[str, Any]] | None = None  # the profile's deployments, routed by litellm's Router
+    routing_strategy: str | None = None
 
     def __getattr__(self, name: str) -> Any:
         values = self.__dict__.get("values", {})
@@ -104,6 +119,13 @@ def _coerce(name: str, value: Any, typ: type, where: str) -> Any:
         raise ConfigError(where, None, f"mode must be 'practice' or 'interview', got {value!r}")
     if name == "lang" and value not in LANGS:
         raise ConfigError(where, None, f"lang must be one of {', '.join(LANGS)}, got {value!r}")
+    if name == "routing_strategy":
+        from interviewer.grading.deployments import STRATEGIES
+
+        if value not in STRATEGIES:
+            raise ConfigError(
+                where, None, f"routing_strategy must be one of {', '.join(STRATEGIES)}, got {value!r}"
+            )
     if name == "client" and value not in CLIENTS:
         raise ConfigError(where, None, f"client must be one of {', '.join(CLIENTS)}, got {value!r}")
     if name in CHOICES and value not in CHOICES[name]:
@@ -144,8 +166,19 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(path, None, f"unknown setting {unknown[0]!r}; known: {known}")
     profiles = read_profiles(data, path)
     refuse_if_others_can_write(path)
-    secret = next((k for k in SECRETS if k in data), None) or next(
-        (f"{PROFILES}.{n}.api_key" for n, p in profiles.items() if "api_key" in p), None
+    from interviewer.grading.deployments import has_literal_key
+
+    secret = (
+        next((k for k in SECRETS if k in data), None)
+        or next((f"{PROFILES}.{n}.api_key" for n, p in profiles.items() if "api_key" in p), None)
+        or next(
+            (
+                f"{PROFILES}.{n}.model_list"
+                for n, p in profiles.items()
+                if has_literal_key(p.get("model_list"))
+            ),
+            None,
+        )
     )
     if secret and os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & 0o077:
         raise ConfigError(path, None, f"holds {secret} but is readable by others; run: chmod 600 {path}")
@@ -165,20 +198,35 @@ def read_profiles(data: dict[str, Any], path: Path | str) -> dict[str, dict[str,
             raise ConfigError(
                 path, None, f"{where}: a profile is a table named by a word, like [{PROFILES}.fast]"
             )
-        unknown = sorted(set(profile) - set(PROFILE_FIELDS))
+        known = (*PROFILE_FIELDS, "model_list")
+        unknown = sorted(set(profile) - set(known))
         if unknown:
-            raise ConfigError(
-                path, None, f"{where}: unknown field {unknown[0]!r}; known: {', '.join(PROFILE_FIELDS)}"
-            )
+            raise ConfigError(path, None, f"{where}: unknown field {unknown[0]!r}; known: {', '.join(known)}")
         if not isinstance(profile.get("model"), str) or not profile["model"].strip():
             raise ConfigError(path, None, f'{where}: needs model = "provider/name", e.g. openai/gpt-4o-mini')
         for key, value in profile.items():
-            _coerce(key, value, PROFILE_TYPES[key], f"{path}: {where}")
+            if key != "model_list":
+                _coerce(key, value, PROFILE_TYPES[key], f"{path}: {where}")
+        if "model_list" in profile:
+            from interviewer.grading.deployments import read_model_list
+
+            profile["model_list"] = read_model_list(name, profile["model"], profile["model_list"], str(path))
+            clash = next((k for k in ("api_base", "api_key", "api_key_env") if k in profile), None)
+            if clash:
+                raise ConfigError(
+                    path,
+                    None,
+                    f"{where}: {clash} belongs in each deployment's litellm_params, not beside model_list",
+                )
+        elif "routing_strategy" in profile:
+            raise ConfigError(
+                path, None, f"{where}: routing_strategy needs deployments: [[{PROFILES}.{name}.model_list]]"
+            )
     return profiles
 
 
 PROFILE_TYPES = {"model": str, "api_base": str, "api_key": str, "api_key_env": str, "timeout": float,
-                 "retries": int, "client": str}  # fmt: skip
+                 "retries": int, "client": str, "routing_strategy": str}  # fmt: skip
 
 
 def _use_profile(settings: Settings, profiles: dict[str, dict[str, Any]], cfg_path: Path, env) -> None:
@@ -191,6 +239,8 @@ def _use_profile(settings: Settings, profiles: dict[str, dict[str, Any]], cfg_pa
     settings.profile = name
     where = f"profile {name} ({cfg_path})"
     for key, value in profile.items():
+        if key in ROUTED:
+            continue
         if key == "api_key_env":
             if settings.sources["api_key"] != "flag" and env.get(value):
                 settings.values["api_key"] = env[value]
@@ -199,6 +249,15 @@ def _use_profile(settings: Settings, profiles: dict[str, dict[str, Any]], cfg_pa
         if key == "model" or settings.sources.get(key) != "flag":
             settings.values[key] = _coerce(key, value, PROFILE_TYPES[key], where)
             settings.sources[key] = where
+    if "model_list" in profile:
+        if settings.sources["api_base"] == "flag":
+            raise ConfigError(
+                where, None, "--api-base cannot be used with it: its deployments name their own endpoints"
+            )
+        settings.values["api_base"] = None  # never a stray endpoint from the environment
+        settings.sources["api_base"] = f"{where}: its deployments"
+        settings.deployments = profile["model_list"]
+        settings.routing_strategy = profile.get("routing_strategy")
 
 
 def load_settings(flags: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Settings:

@@ -123,6 +123,19 @@ def check_llm_settings(settings: Settings) -> None:
     problem = model_problem(settings.model)
     if problem:
         raise InputError(problem)
+    if settings.deployments:
+        from interviewer.grading.deployments import resolved
+
+        for d in resolved(settings.deployments):  # a key variable that is not set is named here
+            p = d["litellm_params"]
+            if problem := model_problem(p["model"]):
+                raise InputError(f"deployment {d['model_info']['id']}: {problem}")
+            if need := missing_key(p["model"], p.get("api_key"), p.get("api_base")):
+                raise InputError(
+                    f"no API key for deployment {d['model_info']['id']} of profile {settings.profile}: set "
+                    f'{need}, or give it api_key = "os.environ/NAME" in its litellm_params'
+                )
+        return
     need = missing_key(settings.model, settings.api_key, settings.api_base)
     if need:
         raise InputError(

@@ -43,15 +43,22 @@ def check(
     problem = model_problem(settings.model)  # a model string litellm would not route: nothing is sent
     if problem:
         raise InputError(problem)
-    from interviewer.grading.check import check_settings
+    from interviewer.grading.check import check_all
     from interviewer.ui import Spinner
 
     with Spinner(sys.stderr, "checking…"):
-        found = check_settings(settings)
+        found = check_all(settings)
     if as_json:
-        _print_json(found.to_dict() | {"profile": settings.profile})
+        if settings.deployments:
+            rows = [f.to_dict() for f in found]
+            _print_json({"profile": settings.profile, "ok": all(f.ok for f in found), "deployments": rows})
+        else:
+            _print_json(found[0].to_dict() | {"profile": settings.profile})
     else:
-        for line in found.lines():
-            typer.echo(line)
-    if not found.ok:
+        for n, result in enumerate(found):
+            if n:
+                typer.echo("")
+            for line in result.lines():
+                typer.echo(line)
+    if not all(f.ok for f in found):
         raise typer.Exit(ExitCode.FAILURE)

@@ -34,6 +34,12 @@ def config_show(as_json: JsonOpt = False):
     }
     rows["grader_in_use"] = {"value": settings.grader_kind, "source": "derived"}
     rows["profile"] = {"value": settings.profile, "source": "derived"}
+    if settings.deployments:
+        from interviewer.grading.deployments import describe
+
+        listed = describe(settings.deployments)
+        shown = listed if as_json else ", ".join(f"{d['id']} ({d['api_base'] or d['model']})" for d in listed)
+        rows["deployments"] = {"value": shown, "source": settings.sources["model"]}
     if as_json:
         _print_json(rows)
         return

@@ -270,12 +270,14 @@ def _check_model(settings, grader, reporter):
     chat = getattr(grader, "chat", None)
     if settings.grader_kind != "llm" or chat is None or settings.check == "off":
         return None
-    from interviewer.grading.check import check_settings
+    from interviewer.grading.check import check_all
     from interviewer.ui import Spinner
 
     with Spinner(sys.stderr, "checking the model…"):
-        found = check_settings(settings, chat)
-    reporter.note(found.summary())
+        results = check_all(settings, chat)
+    for result in results:
+        reporter.note(result.summary())
+    found = next((r for r in results if r.ok), results[0])  # one deployment that can grade is enough
     if found.fatal:
         raise InterviewerError(
             "no grade can be had with this setup, so the session did not start; see 'interviewer check', or use "

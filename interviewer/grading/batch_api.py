@@ -36,6 +36,11 @@ def batch_client(settings):
     from interviewer.grading.models_for import client_for
     from interviewer.grading.openai_chat import OpenAIModel
 
+    if getattr(settings, "deployments", None):
+        raise InputError(
+            f"--via batch-api sends one job to one endpoint, and profile {settings.profile} has several "
+            "deployments; use a profile with one endpoint (or grade live, routed among them)"
+        )
     if client_for(settings.model, settings.api_base, getattr(settings, "client", None) or "auto") != "openai":
         raise InputError(
             f"--via batch-api takes OpenAI-compatible models (openai/<model>, or a server at --api-base), "

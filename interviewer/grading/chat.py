@@ -53,6 +53,7 @@ class Completion:
     completion_tokens: int | None = None
     cost_usd: float | None = None
     mode: str = "schema"  # the output mode the call used: schema | json | text
+    deployment: str | None = None  # which of a profile's deployments served it (`router_chat`), else None
 
 
 def load_once(load: Callable[[], Any]) -> Callable[[], Any]:

@@ -50,6 +50,7 @@ class CheckResult:
     latency_ms: float | None = None  # the request, once the client was loaded
     load_ms: float | None = None  # loading the client library
     price_per_grade_usd: float | None = None
+    deployment: str | None = None  # which of a profile's deployments was checked
 
     @property
     def ok(self) -> bool:
@@ -72,7 +73,8 @@ class CheckResult:
 
     def lines(self) -> list[str]:
         """The diagnosis, one finding a line."""
-        out = [f"Model {self.model} through {self.client} at {self.where()}."]
+        which = f"Deployment {self.deployment}: model" if self.deployment else "Model"
+        out = [f"{which} {self.model} through {self.client} at {self.where()}."]
         if self.problem not in (None, "rate_limit"):
             return out + [self._problem_line()]
         if self.problem == "rate_limit":
@@ -85,12 +87,13 @@ class CheckResult:
 
     def summary(self) -> str:
         """One line for the start of a session."""
+        head = f"Model check ({self.deployment})" if self.deployment else "Model check"
         if not self.ok:
-            return f"Model check: {self._problem_line()}"
+            return f"{head}: {self._problem_line()}"
         mode = {"schema": "JSON schema", "json": "JSON mode (no JSON-schema support)", "text": "plain text"}
         price = f", ~${self.price_per_grade_usd:.4f} a grade" if self.price_per_grade_usd else ""
         took = f"{self.latency_ms:,.0f} ms" if self.latency_ms is not None else "rate-limited"
-        return f"Model check: {self.model} answers ({took}, {mode.get(self.mode or '', self.mode)}{price})."
+        return f"{head}: {self.model} answers ({took}, {mode.get(self.mode or '', self.mode)}{price})."
 
     def _problem_line(self) -> str:
         kind, detail, where = self.problem, self.detail, self.where()
@@ -194,3 +197,24 @@ def check_settings(settings, chat: ChatModel | None = None) -> CheckResult:
         result.detail = f"set {need} (or INTERVIEWER_API_KEY), or use --grader offline"
         return result
     return check_model(chat or chat_model(settings), client, settings.api_base, settings.timeout)
+
+
+def check_all(settings, chat: ChatModel | None = None) -> list[CheckResult]:
+    """The check of the settings' model, or of each deployment of its profile in turn (each through litellm, at
+    its own endpoint with its own key, as the Router would reach it)."""
+    deployments = getattr(settings, "deployments", None)
+    if not deployments:
+        return [check_settings(settings, chat)]
+    from interviewer.grading.deployments import resolved
+    from interviewer.grading.litellm_chat import LiteLLMModel
+
+    results = []
+    for d in resolved(deployments):
+        p = d["litellm_params"]
+        one = LiteLLMModel(
+            p["model"], p.get("api_base"), p.get("api_key"), float(p.get("timeout", settings.timeout))
+        )
+        result = check_model(one, "litellm router", p.get("api_base"), one.timeout)
+        result.deployment = d["model_info"]["id"]
+        results.append(result)
+    return results

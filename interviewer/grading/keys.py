@@ -48,9 +48,10 @@ def missing_key(model: str, api_key: str | None, api_base: str | None, env=os.en
     return " or ".join(names)
 
 
-def known_secrets(api_key: str | None, env=os.environ) -> list[str]:
-    """Every key value in play: the configured one and the providers' variables."""
-    values = [api_key, env.get("INTERVIEWER_API_KEY")]
+def known_secrets(api_key: str | None, env=os.environ, more: tuple[str, ...] = ()) -> list[str]:
+    """Every key value in play: the configured one (and `more`, a profile's deployments' keys) and the providers'
+    variables."""
+    values = [api_key, *more, env.get("INTERVIEWER_API_KEY")]
     values += [env.get(name) for names in PROVIDER_KEYS.values() for name in names]
     return sorted({v for v in values if v and len(v) >= 6}, key=len, reverse=True)
 

@@ -82,17 +82,18 @@ class LLMGrader:
         messages = prompt.messages
         schema = response_schema(rubric)
         # masked in whatever is kept: a gateway may echo the key
-        secrets = known_secrets(getattr(self.chat, "api_key", None))
+        secrets = known_secrets(getattr(self.chat, "api_key", None), more=getattr(self.chat, "keys", ()))
         tokens = {"prompt": 0, "completion": 0, "cost": 0.0}
-        last: dict[str, Any] = {"reply": None, "mode": None}  # the latest attempt's reply is the one kept
+        # the latest attempt's reply is the one kept
+        last: dict[str, Any] = {"reply": None, "mode": None, "deployment": None}
 
         def attempt():
-            last["reply"] = last["mode"] = None
+            last["reply"] = last["mode"] = last["deployment"] = None
             c = self.chat.complete(messages, schema)
             tokens["prompt"] += c.prompt_tokens or 0
             tokens["completion"] += c.completion_tokens or 0
             tokens["cost"] += c.cost_usd or 0.0
-            last["reply"], last["mode"] = redact(c.text, secrets), c.mode
+            last["reply"], last["mode"], last["deployment"] = redact(c.text, secrets), c.mode, c.deployment
             try:
                 reply = parse_reply(last["reply"], rubric)
             except ReplyError as exc:
@@ -122,6 +123,7 @@ class LLMGrader:
             candidate = [answer.text, *(f.answer for f in answer.follow_ups)]
             injection = any(has_injection(text) for text in candidate)
             grade = grade_from_reply(question.id, rubric, reply, info, injection_in_text=injection)
+        grade.grader.deployment = last["deployment"]  # of the reply kept (routed among deployments only)
         grade.extra["provenance"] = {
             "messages": [{"role": m["role"], "content": redact(m["content"], secrets)} for m in messages],
             "reply": None if last["reply"] is None else cap_reply(last["reply"]),

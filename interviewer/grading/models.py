@@ -68,6 +68,10 @@ class GraderInfo:
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
     cost_usd: float | None = None
+    deployment: str | None = None  # the deployment of the profile's model that served the grade
+
+
+GRADER_FIELDS = frozenset(GraderInfo.__dataclass_fields__)
 
 
 @dataclass
@@ -89,6 +93,8 @@ class Grade:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        if d["grader"]["deployment"] is None:  # only a grade routed among deployments names one
+            del d["grader"]["deployment"]
         extra = d.pop("extra")
         d.update(extra)
         return d
@@ -110,7 +116,9 @@ class Grade:
             follow_up=d.get("follow_up", ""),
             flags=list(d.get("flags", [])),
             error=d.get("error"),
-            grader=GraderInfo(**d.get("grader", {"kind": "offline"})),
+            grader=GraderInfo(
+                **{k: v for k, v in d.get("grader", {"kind": "offline"}).items() if k in GRADER_FIELDS}
+            ),
             extra=extra,
         )
 

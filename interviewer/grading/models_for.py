@@ -26,12 +26,32 @@ def client_for(model: str | None, api_base: str | None, client: str = "auto") ->
 
 
 def _client(settings) -> str:
-    return client_for(settings.model, settings.api_base, getattr(settings, "client", None) or "auto")
+    client = getattr(settings, "client", None) or "auto"
+    if getattr(settings, "deployments", None):
+        if client == "openai":
+            raise InputError(
+                f"profile {settings.profile} has several deployments, which litellm's Router routes; "
+                "use INTERVIEWER_CLIENT=auto"
+            )
+        return "litellm"
+    return client_for(settings.model, settings.api_base, client)
 
 
 def chat_model(settings) -> ChatModel:
-    """The settings' model behind the chat-model seam (its library loads on the first call)."""
+    """The settings' model behind the chat-model seam (its library loads on the first call); a profile's
+    deployments are routed by litellm's Router (`router_chat`)."""
     args = (settings.model, settings.api_base, settings.api_key, settings.timeout)
+    if getattr(settings, "deployments", None):
+        _client(settings)
+        from interviewer.grading.router_chat import RouterModel
+
+        return RouterModel(
+            settings.model,
+            settings.profile,
+            settings.deployments,
+            settings.timeout,
+            settings.routing_strategy,
+        )
     if _client(settings) == "openai":
         from interviewer.grading.openai_chat import OpenAIModel
 

@@ -43,7 +43,9 @@ def grader_line(g: dict[str, Any]) -> str:
     info = g.get("grader") or {}
     parts = [f"grader: {info.get('kind') or '-'}"]
     if info.get("model"):
-        parts.append(info["model"])
+        parts.append(
+            info["model"] + (f" (deployment {info['deployment']})" if info.get("deployment") else "")
+        )
     parts += [f"prompt {info.get('prompt_version') or '-'}", f"rubric {info.get('rubric_version') or '-'}"]
     if info.get("latency_ms") is not None:
         parts.append(f"{info['latency_ms']:g} ms")

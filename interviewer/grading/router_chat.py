@@ -1,0 +1,121 @@
+"""A model profile's deployments behind the chat-model seam, routed by litellm's Router (`deployments` reads and
+checks them). The Router makes no retries and has no fallbacks: the grader's one retry layer asks it again, and it
+picks again among the same model's deployments (one that keeps failing is cooled down for a while). Each
+completion says which deployment served it."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from typing import Any
+
+from interviewer.grading.chat import CallError, Completion, ModelSettings, response_format
+from interviewer.grading.deployments import resolved
+from interviewer.grading.litellm_chat import classify, load_litellm, reply_text
+
+# the Router's words when every deployment is at its rpm/tpm limit or cooling down
+NO_DEPLOYMENT = re.compile(
+    r"No deployments available|all deployments are in cooldown|RouterRateLimitError", re.I
+)
+
+
+def until_next_minute(now: float | None = None) -> float:
+    """The wait for a per-minute limit to reset (the Router counts usage per clock minute)."""
+    now = time.time() if now is None else now
+    return round(60.0 - now % 60.0 + 0.5, 1)
+
+
+def classify_routed(exc: Exception) -> CallError:
+    """A Router error: every deployment busy is a rate limit (retried when the minute turns), else as litellm's."""
+    if NO_DEPLOYMENT.search(str(exc)):
+        return CallError(
+            "rate_limit", "every deployment is at its rate limit or cooling down", until_next_minute()
+        )
+    err = classify(exc)
+    err.detail = err.detail.split(" LiteLLM: model group")[0].split(" LiteLLM Retried")[0]
+    return err
+
+
+class RouterModel(ModelSettings):
+    """Grades from whichever deployment of the profile's model litellm's Router picks."""
+
+    def __init__(
+        self,
+        model: str,
+        group: str,
+        deployments: list[dict[str, Any]],
+        timeout: float = 60.0,
+        strategy: str | None = None,
+        structured: str = "auto",
+    ):
+        super().__init__(model, None, None, timeout, structured)
+        self.group, self.strategy = group, strategy or "simple-shuffle"
+        self.deployments = resolved(
+            deployments
+        )  # a key named by a variable that is not set fails here, at once
+        self.keys = tuple(str(d["litellm_params"].get("api_key") or "") for d in self.deployments)
+        self._router = None
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        self._get_router()
+
+    def _get_router(self):
+        with self._lock:
+            if self._router is None:
+                lit = load_litellm()
+                self._router = lit.Router(
+                    model_list=self.deployments,
+                    routing_strategy=self.strategy,
+                    num_retries=0,
+                    fallbacks=[],
+                    context_window_fallbacks=[],
+                    content_policy_fallbacks=[],
+                    default_fallbacks=None,
+                    timeout=self.timeout,
+                )
+            return self._router
+
+    def _mode(self) -> str:
+        if self.structured != "auto":
+            return self.structured
+        # as for one model: the schema where litellm knows the model takes it (or at a server of one's own),
+        # else JSON mode; a refusal moves every deployment on, since they are one model
+        if any(d["litellm_params"].get("api_base") for d in self.deployments):
+            return "schema"
+        try:
+            return "schema" if load_litellm().supports_response_schema(model=self.model) else "json"
+        except Exception:
+            return "json"
+
+    def complete(self, messages: list[dict[str, str]], schema: dict[str, Any] | None = None) -> Completion:
+        router = self._get_router()
+        mode = self._mode()
+        kwargs: dict[str, Any] = {
+            "model": self.group,
+            "messages": messages,
+            "temperature": 0,
+            "timeout": self.timeout,
+            "num_retries": 0,
+        }
+        if fmt := response_format(mode, schema):
+            kwargs["response_format"] = fmt
+        try:
+            resp = router.completion(**kwargs)
+        except Exception as exc:
+            err = classify_routed(exc)
+            if self.falls_back(err, mode):
+                return self.complete(messages, schema)
+            raise err from exc
+        text = reply_text(resp)
+        usage = getattr(resp, "usage", None)
+        hidden = getattr(resp, "_hidden_params", None) or {}
+        return Completion(
+            text=text,
+            prompt_tokens=getattr(usage, "prompt_tokens", None),
+            completion_tokens=getattr(usage, "completion_tokens", None),
+            cost_usd=hidden.get("response_cost") or None,
+            mode=mode,
+            deployment=hidden.get("model_id"),
+        )
