@@ -4,7 +4,7 @@
   ``GET /v1/files/{id}/content`` its bytes.
 * ``POST /v1/batches`` (``input_file_id``, ``endpoint``, ``completion_window``) makes a job;
   ``GET /v1/batches/{id}`` retrieves it. Each retrieve moves the job on: ``in_progress`` for the first
-  ``server.batches.polls`` retrieves, then its outcome, ``server.batches.outcome``:
+  ``server.batches.polls`` retrieves (its ``request_counts.completed`` rising with each), then its outcome, ``server.batches.outcome``:
 
   - ``"completed"``: every request answered by the server's chat ``default`` (a ``Reply`` step, as for a live
     call), in an output file;
@@ -109,6 +109,8 @@ class BatchEndpoints:
                 if obj["status"] in ("validating", "in_progress"):
                     if job["polls"] <= self.polls:
                         obj["status"] = "in_progress"
+                        total = len(job["input"])  # the job moves on with each retrieve, as a provider's does
+                        obj["request_counts"]["completed"] = total * job["polls"] // (self.polls + 1)
                     else:
                         self._finish(job)
                 return 200, obj

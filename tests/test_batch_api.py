@@ -92,3 +92,49 @@ def test_dry_run_via_the_batch_api_uses_the_batch_price(tmp_path, llm_env, cli, 
     est = json.loads(half.stdout)
     assert "batch price" in est["priced_as"] and abs(est["cost_usd"] - live["cost_usd"] / 2) < 1e-6
     assert llm_env.requests == []
+
+
+def test_job_progress_counts_the_providers_requests_and_its_rate_since_the_wait_began():
+    import io
+
+    from interviewer.grading.batch_run import JobProgress
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    now = [0.0]
+    tty = Terminal()
+    with JobProgress("job", tty, clock=lambda: now[0]) as p:
+        p.update("validating", {"total": 0})  # not counted yet: nothing drawn
+        assert p.total is None
+        p.update("in_progress", {"total": 100, "completed": 40, "failed": 0})
+        now[0] = 10.0
+        p.update("in_progress", {"total": 100, "completed": 58, "failed": 2})
+        assert (p.done, p.graded, p.ungraded, p.resumed) == (60, 58, 2, 40)
+        p.stop.set()
+        with p.lock:
+            p._draw()
+    drawn = tty.getvalue()
+    assert "job in_progress 60/100" in drawn and "graded 58  ungraded 2" in drawn
+    assert "2.0/s" in drawn  # the 20 done since the wait began, in 10 s; not the 40 done before
+
+
+def test_batch_wait_shows_the_jobs_progress_in_a_terminal(tmp_path, llm_env, cli, home):
+    import sys
+
+    from test_progressbar import finished, spawn
+
+    llm_env.batches.polls = 4
+    job = submit(cli, batch_file(tmp_path, 8))
+    out = tmp_path / "grades.jsonl"
+    child = spawn(
+        home,
+        f"{sys.executable} -m interviewer batch wait {job} --interval 0.2 > {out}",
+        INTERVIEWER_MODEL="openai/fake-model",
+        INTERVIEWER_API_BASE=llm_env.base_url,
+    )
+    child.expect(r"job in_progress [1-7]/8 [█░]+ +\d+%  graded \d  ungraded 0")
+    child.expect(r"job completed 8/8 in \d+:\d\d")
+    finished(child)
+    assert len(out.read_text().splitlines()) == 8

@@ -144,12 +144,18 @@ def wait(
 ):
     """Poll the job until it finishes, then fetch it (as `fetch`). Example: interviewer batch wait batch_abc123"""
     from interviewer.grading.batch_api import TERMINAL, refresh
+    from interviewer.grading.batch_run import JobProgress
 
     store, _, client, _, _ = _job_and_client(job, model, api_base)
     deadline = time.monotonic() + timeout
-    while refresh(store, job, client)["status"] not in TERMINAL:
-        if time.monotonic() > deadline:
-            typer.echo(f"job {job} has not finished after {timeout:g} s", err=True)
-            raise typer.Exit(ExitCode.PARTIAL)
-        time.sleep(interval)
+    with JobProgress("job", sys.stderr) as progress:  # drawn on a terminal only
+        while True:
+            j = refresh(store, job, client)
+            progress.update(j["status"], j["info"].get("request_counts"))
+            if j["status"] in TERMINAL or time.monotonic() > deadline:
+                break
+            time.sleep(interval)
+    if j["status"] not in TERMINAL:
+        typer.echo(f"job {job} has not finished after {timeout:g} s", err=True)
+        raise typer.Exit(ExitCode.PARTIAL)
     fetch(job, model, api_base)

@@ -133,6 +133,26 @@ class BatchProgress(Progress):
         super()._draw(line)
 
 
+class JobProgress(BatchProgress):
+    """A provider batch job's progress while `batch wait` polls it: requests done of the job's total (answered,
+    failed), its status, the rate since waiting began and the ETA, from the provider's request counts."""
+
+    def update(self, status: str, counts: dict[str, Any] | None) -> None:
+        counts = counts or {}
+        total = int(counts.get("total") or 0)
+        if not total:
+            return  # the provider has not counted the job's requests yet
+        done = int(counts.get("completed") or 0) + int(counts.get("failed") or 0)
+        if self.total is None:
+            self.start(total)
+            with self.lock:
+                self.resumed = done  # done before the wait began: not this wait's rate
+        with self.lock:
+            self.total, self.done = total, done
+            self.graded, self.ungraded = int(counts.get("completed") or 0), int(counts.get("failed") or 0)
+            self.label = f"job {status}"
+
+
 def run_lines(
     items: Iterable[BatchItem],
     run_id: int,
