@@ -73,3 +73,23 @@ def test_samples_call_the_model_that_many_times(q21, samples):
     )
     grade = g.grade(q21, rubric_for(q21), Answer("先算 QK^T 再 softmax 乘 V"))
     assert len(fake.calls) == samples and grade.score == 8.0 and grade.extra["samples"] == samples
+
+
+def test_a_median_of_samples_capped_for_injection_says_why_even_when_the_nearest_sample_was_not(q21):
+    from interviewer.grading.models import INJECTION_CAP
+
+    g, fake = grader(
+        reply(score=9.0), reply(score=9.0, injection_suspected=True), reply(score=8.0), samples=3
+    )
+    grade = g.grade(q21, rubric_for(q21), Answer("先算 QK^T 再 softmax 乘 V"))
+    assert grade.score == INJECTION_CAP and "injection_suspected" in grade.flags
+    assert grade.extra["cap"].startswith(f"Capped at {INJECTION_CAP:.1f} (from 9.0)")
+
+
+def test_a_median_of_samples_below_the_cap_carries_no_cap_text(q21):
+    g, fake = grader(
+        reply(score=2.0, verdict="missed"), reply(score=2.0, verdict="missed", injection_suspected=True),
+        reply(score=2.0, verdict="missed"), samples=3,
+    )  # fmt: skip
+    grade = g.grade(q21, rubric_for(q21), Answer("先算 QK^T 再 softmax 乘 V"))
+    assert "injection_suspected" in grade.flags and "cap" not in grade.extra

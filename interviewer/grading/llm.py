@@ -172,7 +172,13 @@ def median_grade(grades: list[Grade]) -> Grade:
         crit.score = median
         crit.verdict = verdict_for(median / crit.max_score)
     score = weighted_score(nearest.criteria)
+    nearest.extra.pop("cap", None)  # said again below for the median, when it is capped
     if any("injection_suspected" in g.flags for g in grades):
+        if score > INJECTION_CAP:
+            nearest.extra["cap"] = (
+                f"Capped at {INJECTION_CAP:.1f} (from {score:.1f}): the answer addresses the grader (injection "
+                "suspected in at least one sample); the criteria show the median verdicts before the cap."
+            )
         score = min(score, INJECTION_CAP)
         if "injection_suspected" not in nearest.flags:
             nearest.flags.append("injection_suspected")
