@@ -100,4 +100,5 @@ def test_bash_completion_end_to_end_lists_ids_and_values_without_heavy_imports(c
     assert complete_bash(home, "interviewer history 3.")[0] == [f"3.{i}" for i in range(1, 8)]
     assert complete_bash(home, "interviewer start --order ")[0] == ["smart", "random", "bank", "frequency"]
     assert complete_bash(home, "interviewer stats --by d")[0] == ["day"]
+    assert complete_bash(home, "interviewer export --format ")[0] == ["md", "json", "html", "anki"]
     assert json.loads(cli("sessions", "--json").stdout.splitlines()[0])["id"] == newest_first[0]

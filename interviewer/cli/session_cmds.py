@@ -499,7 +499,13 @@ def export(
     session_id: Annotated[str | None, typer.Argument(help="Session id.")] = None,
     last: Annotated[bool, typer.Option("--last", help="Export the most recent session.")] = False,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="md, json or html; anki exports a bank (--bank) as .apkg.")
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="md, json or html; anki exports a bank (--bank) as .apkg.",
+            autocompletion=complete.choices("md", "json", "html", "anki"),
+        ),
     ] = "md",
     output: OutputOpt = None,
     bank: BankOpt = None,
