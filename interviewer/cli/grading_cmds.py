@@ -75,6 +75,10 @@ def grade(
     settings = _grading_settings(
         model, api_base, grader, stt_model=stt_model, stt_api_base=stt_api_base, lang=lang
     )
+    if settings.grader_kind == "llm" and not dry_run:
+        from interviewer.grading.models_for import prefetch
+
+        prefetch(settings)  # the client's import (the longest step before a request), while the bank loads
     questions = load_questions(settings, bank)
     g = make_grader(settings, samples=samples)
     if batch is not None:

@@ -152,8 +152,11 @@ def build_prompt(
 
 def estimate_tokens(text: str) -> int:
     """A cheap token estimate, fitted to cl100k on the seed prompts: ~1.15 per CJK character, ~0.3 per other."""
-    cjk = sum(1 for ch in text if "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef")
+    cjk = len(_NOT_CJK.sub("", text))  # the regex engine counts; a loop over characters costs ~1 ms a prompt
     return int(cjk * 1.15 + (len(text) - cjk) * 0.3)
+
+
+_NOT_CJK = re.compile("[^\u3000-\u9fff\uff00-\uffef]+")
 
 
 def response_schema(rubric: Rubric) -> dict:
