@@ -33,8 +33,13 @@ FIELDS: dict[str, tuple[str | None, Any, type]] = {
     "stt_model": ("INTERVIEWER_STT_MODEL", "openai/whisper-1", str),  # speech to text, for spoken answers
     "stt_api_base": ("INTERVIEWER_STT_API_BASE", None, str),
     "stt_api_key": ("INTERVIEWER_STT_API_KEY", None, str),
+    "tts_model": ("INTERVIEWER_TTS_MODEL", None, str),  # text to speech, for --speak (else espeak-ng)
+    "tts_api_base": ("INTERVIEWER_TTS_API_BASE", None, str),
+    "tts_api_key": ("INTERVIEWER_TTS_API_KEY", None, str),
+    "tts_voice": ("INTERVIEWER_TTS_VOICE", "alloy", str),
+    "speak_to": ("INTERVIEWER_SPEAK_TO", None, str),  # --speak saves numbered WAVs here, not played
 }
-SECRETS = {"api_key", "stt_api_key"}
+SECRETS = {"api_key", "stt_api_key", "tts_api_key"}
 LANGS = ("zh", "en")  # the editions of the shipped bank
 CLIENTS = ("auto", "litellm", "openai")  # how the LLM grader reaches its model (grading/models_for.py)
 LOWEST = {"timeout": 0.1, "retries": 0, "concurrency": 1}

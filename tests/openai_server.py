@@ -16,6 +16,9 @@ Endpoints
 * ``POST /v1/audio/transcriptions`` and ``POST /audio/transcriptions``
   (multipart form: ``file``, ``model``, ``response_format``, …): answered by
   the next step of the transcription queue (see ``Transcript`` below).
+* ``POST /v1/audio/speech`` and ``POST /audio/speech`` (JSON: ``model``,
+  ``input``, ``voice``, ``response_format``): answered by the next step of the
+  speech queue (see ``Speech`` below).
 * ``GET /v1/models`` and ``GET /models``: a small fixed model list.
 * Anything else: 404 with an OpenAI-style error body (recorded, no step used).
 
@@ -56,6 +59,11 @@ Server API
     ``Status``, ``Raw``, ``Hang`` and ``Drop`` work as for chat.
 ``.transcriptions``
     The recorded transcription requests (each with ``form`` and ``files``).
+``.script_speech(*steps)`` / ``.speech_default`` / ``.speeches``
+    The same for the speech endpoint: its own FIFO queue, its default (a step,
+    or a callable ``(record) -> step``; initially ``Speech()``) and its
+    recorded requests. ``Status``, ``Raw``, ``Hang`` and ``Drop`` work as for
+    chat.
 
 Steps (dataclasses)
 -------------------
@@ -102,6 +110,11 @@ callable that raises) gets a 500 whose error message names the exception.
     ``{"task", "language", "duration", "text", "segments"}``, each segment a
     ``(start, end, text)`` triple sent as ``{"id", "start", "end", "text", …}``.
 
+``Speech(seconds_per_char=0.02, latency=0.0)``
+    200 with a WAV file (``audio/wav``; 8 kHz, mono, 16-bit): a 440 Hz tone
+    lasting ``seconds_per_char`` per character of the request's ``input``
+    (at least 0.1 s), whatever ``response_format`` asked for.
+
 ``chat_json_reply(obj, **reply_kwargs)`` returns
 ``Reply(json.dumps(obj, ensure_ascii=False), **reply_kwargs)``.
 """
@@ -126,6 +139,7 @@ __all__ = [
     "Hang",
     "Raw",
     "Reply",
+    "Speech",
     "Status",
     "Step",
     "Transcript",
@@ -137,6 +151,7 @@ MODELS = ("gpt-4o-mini", "gpt-4o", "fake-model")
 _CHAT_PATHS = frozenset({"/v1/chat/completions", "/chat/completions"})
 _MODEL_PATHS = frozenset({"/v1/models", "/models"})
 _TRANSCRIPTION_PATHS = frozenset({"/v1/audio/transcriptions", "/audio/transcriptions"})
+_SPEECH_PATHS = frozenset({"/v1/audio/speech", "/audio/speech"})
 
 # status -> (error type, error code) for generated OpenAI-style error bodies
 _ERROR_KINDS = {
@@ -212,7 +227,35 @@ class Transcript:
     latency: float = 0.0
 
 
-Step = Reply | Status | Raw | Hang | Drop | Transcript | str
+@dataclass
+class Speech:
+    """200 with a WAV tone as long as the input text (see module docstring)."""
+
+    seconds_per_char: float = 0.02
+    latency: float = 0.0
+
+
+Step = Reply | Status | Raw | Hang | Drop | Transcript | Speech | str
+
+
+def tone_wav(seconds: float, rate: int = 8000) -> bytes:
+    """A WAV file of a 440 Hz sine tone, ``seconds`` long."""
+    import io
+    import math
+    import struct
+    import wave
+
+    frames = b"".join(
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate)))
+        for i in range(int(seconds * rate))
+    )
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(frames)
+    return buffer.getvalue()
 
 
 def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
@@ -344,6 +387,9 @@ class _Handler(BaseHTTPRequestHandler):
         if record["path"] in _TRANSCRIPTION_PATHS:
             self._transcription(record)
             return
+        if record["path"] in _SPEECH_PATHS:
+            self._speech(record)
+            return
         if record["path"] not in _CHAT_PATHS:
             self._send_json(404, error_body(404, f"Unknown path: {record['path']}"))
             return
@@ -411,6 +457,28 @@ class _Handler(BaseHTTPRequestHandler):
                 ],  # fmt: skip
             }
         return self._send_json(200, body)
+
+    def _speech(self, record: dict) -> None:
+        try:
+            self._perform_speech(self.server.fake._next_speech_step(record), record)
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+        except Exception as exc:
+            self._send_json(500, error_body(500, f"FakeOpenAI step failed: {type(exc).__name__}: {exc}"))
+
+    def _perform_speech(self, step: Any, record: dict) -> None:
+        fake = self.server.fake
+        if isinstance(step, Hang):
+            if not fake._sleep(step.seconds):
+                return self._abort()
+            then = step.then if step.then is not None else fake._resolve_speech_default(record)
+            return self._perform_speech(then, record)
+        if not isinstance(step, Speech):
+            return self._perform(step, None)
+        if not fake._sleep(step.latency):
+            return self._abort()
+        text = (record["json"] or {}).get("input") or ""
+        return self._send(200, tone_wav(max(0.1, len(str(text)) * step.seconds_per_char)), "audio/wav")
 
     def _batch_endpoint(self, record: dict) -> None:
         status, body = self.server.fake.batches.answer(
@@ -591,6 +659,8 @@ class FakeOpenAI:
         self._queue: collections.deque = collections.deque()
         self._transcription_queue: collections.deque = collections.deque()
         self.transcription_default: Any = Transcript("OK")
+        self._speech_queue: collections.deque = collections.deque()
+        self.speech_default: Any = Speech()
         self._connections: dict[socket.socket, threading.Thread] = {}
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -677,6 +747,16 @@ class FakeOpenAI:
         with self._lock:
             return [r for r in self._requests if r["path"] in _TRANSCRIPTION_PATHS]
 
+    def script_speech(self, *steps: Step) -> FakeOpenAI:
+        with self._lock:
+            self._speech_queue.extend(steps)
+        return self
+
+    @property
+    def speeches(self) -> list[dict]:
+        with self._lock:
+            return [r for r in self._requests if r["path"] in _SPEECH_PATHS]
+
     @property
     def pending(self) -> int:
         with self._lock:
@@ -701,6 +781,7 @@ class FakeOpenAI:
             self._requests.clear()
             self._queue.clear()
             self._transcription_queue.clear()
+            self._speech_queue.clear()
 
     # --- used by the handler ---------------------------------------------
 
@@ -720,6 +801,16 @@ class FakeOpenAI:
             if self._transcription_queue:
                 return self._transcription_queue.popleft()
         return self._resolve_transcription_default(record)
+
+    def _next_speech_step(self, record: dict) -> Any:
+        with self._lock:
+            if self._speech_queue:
+                return self._speech_queue.popleft()
+        return self._resolve_speech_default(record)
+
+    def _resolve_speech_default(self, record: dict) -> Any:
+        default = self.speech_default
+        return default(record) if callable(default) else default
 
     def _resolve_transcription_default(self, record: dict) -> Any:
         default = self.transcription_default

@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from interviewer.config import SECRETS
 from interviewer.content.bank import Question
 from interviewer.content.rubric import curated_path, load_rubric_file
 from interviewer.core import resolve_session
@@ -18,7 +19,7 @@ from interviewer.store import Store
 from interviewer.textview import local_time, reflow
 
 FORMATS = ("md", "json", "html")
-SECRET_KEYS = {"api_key", "stt_api_key"}
+SECRET_KEYS = SECRETS  # never exported, whatever a session stored
 
 
 def reference_answer(question: Question, home: Path | None) -> str | None:
