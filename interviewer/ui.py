@@ -13,6 +13,7 @@ import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import IO, Any
 
 from interviewer.content.bank import Question
@@ -24,7 +25,7 @@ from interviewer.textview import MARKS, Style, local_time, reflow
 
 READING_WIDTH = 100  # columns: text wider than this is hard to read, however wide the terminal
 
-COMMANDS = (":hint", ":skip", ":quit", ":edit")
+COMMANDS = (":hint", ":skip", ":quit", ":edit", ":voice")
 DRAFT_EVERY_S = 2.0  # what is typed is saved at most this long after it was typed (and at once on Ctrl-C)
 
 
@@ -191,14 +192,30 @@ def edit_in_editor(initial: str = "") -> str:
 
 
 class InteractiveSource:
-    """Multi-line answers with prompt_toolkit: Esc+Enter or Ctrl-D submits; `:hint`, `:skip`, `:quit`, `:edit`.
+    """Multi-line answers with prompt_toolkit: Esc+Enter or Ctrl-D submits; `:hint`, `:skip`, `:quit`, `:edit`,
+    `:voice`.
 
     With a time limit, a countdown runs in the bottom bar and the answer so far is submitted when time is up. What
     is typed to a question is saved as its draft as it is typed (`use_draft`), and on Ctrl-C; a saved draft is put
     back in the editor to be finished.
+
+    `:voice` records the answer from the microphone (`speech.microphone`) into the data home (`home`), has
+    `transcriber` transcribe it, shows the transcript and lets the candidate submit it, edit it, record again or
+    type instead; `voice` starts every answer that way. The recording goes to the engine with the answer
+    (`Response.audio`, with `Response.transcribed`), and one whose transcription failed goes untranscribed, to be
+    transcribed on resume.
     """
 
-    def __init__(self, err: IO | None = None, time_limit: float | None = None, allow_retry: bool = True):
+    def __init__(
+        self,
+        err: IO | None = None,
+        time_limit: float | None = None,
+        allow_retry: bool = True,
+        voice: bool = False,
+        transcriber: Any = None,
+        home: Path | None = None,
+        before_recording: Any = None,
+    ):
         from prompt_toolkit import PromptSession
         from prompt_toolkit.key_binding import KeyBindings
 
@@ -221,6 +238,9 @@ class InteractiveSource:
         self.err = err or sys.stderr
         self.time_limit = time_limit
         self.allow_retry = allow_retry
+        self.voice, self.transcriber, self.home = voice, transcriber, home
+        self.before_recording = before_recording  # e.g. stop reading the question aloud (--speak)
+        self._handed: str | None = None  # the recording given with the last answer, until the engine has it
         self.session = PromptSession(multiline=True, key_bindings=kb)
         self._draft = None  # the engine's DraftBox for the question being asked, when it keeps drafts
         self._drafting = False  # true while the answer to that question is being typed
@@ -272,7 +292,7 @@ class InteractiveSource:
         app = self.session.app
 
         def toolbar():
-            return "Esc+Enter or Ctrl-D: submit · :hint :skip :quit :edit"
+            return "Esc+Enter or Ctrl-D: submit · :hint :skip :quit :edit :voice"
 
         def message():
             if deadline is None:
@@ -320,12 +340,25 @@ class InteractiveSource:
         return self._ask(question, allow_hint=False)
 
     def _ask(self, question: Question, allow_hint: bool, default: str = "") -> Response:
+        self._drop_handed()
         hint_used = False
         started = time.monotonic()
         deadline = started + self.time_limit if self.time_limit else None
+        speak = self.voice  # record before the prompt: with `voice`, and after `:voice`
+        spoken: Response | None = None  # a recording whose transcript is being finished in the editor
         while True:
+            if speak:
+                speak = False
+                action, said = self._speak(deadline, follow_up=not allow_hint)
+                if action == "submit":
+                    return self._with_audio(said, said, hint_used, started)
+                if action == "edit":
+                    spoken, default = said, said.text
+                    self._typed = default
+                    self._save_draft()
             print(
-                "Your answer (Esc+Enter or Ctrl-D to submit; :hint :skip :quit :edit + Enter):", file=self.err
+                "Your answer (Esc+Enter or Ctrl-D to submit; :hint :skip :quit :edit :voice + Enter):",
+                file=self.err,
             )
             self._save_due = False  # a save scheduled in an earlier prompt's event loop went with it
             try:
@@ -337,10 +370,15 @@ class InteractiveSource:
                 raise
             if timed_out:
                 print("Time is up: your answer so far was submitted.", file=self.err)
-                return Response(
-                    kind="answer", text=text.strip(), hint_used=hint_used, duration_s=self.time_limit
-                )
+                answer = Response(kind="answer", text=text.strip(), duration_s=self.time_limit)
+                return self._with_audio(answer, spoken, hint_used, started)
             cmd = text.strip()
+            if cmd == ":voice":  # a transcript being edited is dropped with its recording for a new one
+                if spoken is not None:
+                    self._discard(spoken)
+                    spoken, default = None, ""
+                speak = True
+                continue
             if cmd == ":hint" and allow_hint:
                 hint_used = True
                 print(
@@ -348,19 +386,124 @@ class InteractiveSource:
                 )
                 continue
             if cmd == ":skip":
+                self._discard(spoken)
                 return Response(kind="skip", hint_used=hint_used, duration_s=time.monotonic() - started)
             if cmd == ":quit":
+                self._discard(spoken)
                 return Response(kind="quit")
             if cmd == ":edit":
                 default = edit_in_editor("")
                 self._typed = default
                 self._save_draft()
                 continue
-            return Response(
-                kind="answer", text=text.strip(), hint_used=hint_used, duration_s=time.monotonic() - started
-            )
+            return self._with_audio(Response(kind="answer", text=text.strip()), spoken, hint_used, started)
+
+    # ------------------------------------------------------------ answering by voice
+
+    def _speak(self, deadline: float | None, follow_up: bool) -> tuple[str, Response | None]:
+        """Record an answer and transcribe it, then let the candidate choose: ("submit", the answer), ("edit",
+        the answer, its transcript to be finished in the editor) or ("type", None). Without a microphone it says so
+        in one line (and `voice` is dropped); a recording stopped at `deadline` is submitted as it is."""
+        from interviewer.errors import InterviewerError
+        from interviewer.speech.microphone import record
+
+        while True:
+            if self.before_recording is not None:
+                self.before_recording()
+            try:
+                rec = record(self._audio_folder(), self.err, deadline)
+            except InterviewerError as exc:  # MicrophoneUnavailable, or a data home that cannot be written
+                print(exc, file=self.err)
+                self.voice = False  # said once; the rest of the session is typed
+                return "type", None
+            if rec.path is None:
+                if rec.ended != "type":
+                    print("Nothing was recorded: type your answer, or :voice to try again.", file=self.err)
+                return "type", None
+            try:
+                said = self._transcribed(rec.path)
+                if rec.ended == "time":
+                    print("Time is up: your spoken answer was submitted.", file=self.err)
+                    return "submit", said
+                key = self._choice(said, follow_up)
+            except KeyboardInterrupt:
+                print(f"The recording is kept in {rec.path}", file=self.err)
+                raise
+            if key == "\n":
+                return "submit", said
+            if key == "e":
+                return "edit", said
+            self._discard(said)
+            if key == "t":
+                return "type", None  # else "r": record again
+
+    def _audio_folder(self) -> Path:
+        from interviewer.config import home_dir
+        from interviewer.speech.audio import audio_folder
+
+        return audio_folder(self.home or home_dir())
+
+    def _transcribed(self, path: Path) -> Response:
+        """The recording as an answer: with its transcription (the transcript shown) when it can be had, else
+        without one (said why in one line), for the engine to keep pending."""
+        from interviewer.speech.transcribe import failure_message, transcribe_audio
+
+        try:
+            if self.transcriber is None:
+                raise RuntimeError("no transcriber is configured")
+            with Spinner(self.err, "transcribing…"):
+                result = transcribe_audio(self.transcriber, path)
+        except Exception as exc:
+            print(" ".join(failure_message(exc).split()), file=self.err)
+            return Response(kind="answer", audio=str(path))
+        text = result["transcript"]["text"]
+        print(f"Transcript: {text or '(nothing was heard)'}", file=self.err)
+        return Response(kind="answer", text=text, audio=str(path), transcribed=result)
+
+    def _choice(self, said: Response, follow_up: bool) -> str:
+        from interviewer.speech.microphone import choose
+
+        if said.transcribed is not None:
+            return choose(self.err, "Enter: submit · e: edit · r: record again · t: type instead", "\nert")
+        keep = (
+            "Enter: submit it to be transcribed once more (else the follow-up is skipped)"
+            if follow_up
+            else "Enter: keep the recording untranscribed ('interviewer resume' transcribes it)"
+        )
+        return choose(self.err, f"{keep} · r: record again · t: type instead", "\nrt")
+
+    def _with_audio(
+        self, answer: Response, spoken: Response | None, hint_used: bool, started: float
+    ) -> Response:
+        """The answer to hand to the engine, with the recording it was spoken as (if any)."""
+        answer.hint_used = hint_used
+        if answer.duration_s is None:
+            answer.duration_s = time.monotonic() - started
+        if spoken is not None:
+            answer.audio, answer.transcribed = spoken.audio, spoken.transcribed
+            self._handed = spoken.audio
+        return answer
+
+    def _discard(self, said: Response | None) -> None:
+        """A recording not given as an answer (recorded again, typed instead, skipped) is not kept."""
+        if said is not None and said.audio:
+            with contextlib.suppress(OSError):
+                Path(said.audio).unlink()
+
+    def _drop_handed(self) -> None:
+        """The recording given with the last answer: by the next question the engine has kept its own copy with
+        the turn (or transcribed the follow-up it answered), so this one goes."""
+        if self._handed is not None:
+            with contextlib.suppress(OSError):
+                Path(self._handed).unlink()
+            self._handed = None
+
+    def close(self) -> None:
+        """At the end of the session: the last recording handed over goes too (see `_drop_handed`)."""
+        self._drop_handed()
 
     def after_feedback(self, question: Question) -> str:
+        self._drop_handed()
         if not self.allow_retry:
             return "next"
         print("Enter: next question · :retry + Enter: answer this one again", file=self.err)

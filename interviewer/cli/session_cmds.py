@@ -29,12 +29,31 @@ from interviewer.cli.common import (
     _settings,
     _write_output,
 )
+from interviewer.config import SECRETS
 from interviewer.errors import ExitCode, InputError, InterviewerError, NotFoundError, StoreError
 from interviewer.progressbar import Progress
 
 commands = Commands()
 
 MAX_SESSION_GRADES = 16  # grades in flight at once in one session
+
+VoiceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--voice", help="Answer by voice: each answer starts with a recording from the microphone (t: type)."
+    ),
+]
+
+SpeakOpt = Annotated[
+    bool,
+    typer.Option("--speak", help="Read the questions and follow-ups aloud (a --tts-model, or espeak-ng)."),
+]
+TtsModelOpt = Annotated[
+    str | None, typer.Option("--tts-model", help="Text-to-speech model for --speak (e.g. openai/tts-1).")
+]
+TtsBaseOpt = Annotated[
+    str | None, typer.Option("--tts-api-base", help="OpenAI-compatible speech endpoint for --tts-model.")
+]
 
 
 @commands.command()
@@ -82,6 +101,10 @@ def start(
     api_base: BaseOpt = None,
     stt_model: SttModelOpt = None,
     stt_api_base: SttBaseOpt = None,
+    speak: SpeakOpt = False,
+    voice: VoiceOpt = False,
+    tts_model: TtsModelOpt = None,
+    tts_api_base: TtsBaseOpt = None,
     grader: GraderOpt = None,
     bank: BankOpt = None,
     lang: LangOpt = None,
@@ -99,6 +122,8 @@ def start(
         grader,
         stt_model=stt_model,
         stt_api_base=stt_api_base,
+        tts_model=tts_model,
+        tts_api_base=tts_api_base,
         mode=_choice(mode, ("practice", "interview"), "--mode"),
         lang=lang,
     )
@@ -107,6 +132,7 @@ def start(
     try:
         questions, states = with_history(questions, store)[0], store.review_states()
         source = _scripted_source(answers)
+        _check_voice(voice, source)
         scripted_ids = [a.question_id for a in source.answers] if source else []
         if scripted_ids and all(scripted_ids):
             plan = [_scripted_question(questions, a, answers) for a in source.answers]
@@ -115,9 +141,7 @@ def start(
             plan, order = plan_session(pool, states, n, order, seed)
         if follow_ups is None:
             follow_ups = 0 if source is not None else 1
-        session_settings = {
-            k: v for k, v in settings.public().items() if k not in ("api_key", "stt_api_key")
-        } | {
+        session_settings = {k: v for k, v in settings.public().items() if k not in SECRETS} | {
             "grader_kind": settings.grader_kind,
             "n": len(plan),
             "order": order,
@@ -130,8 +154,9 @@ def start(
         store.close()
         raise
     _run_session(
-        settings, questions, source, as_json, plan=plan, session_settings=session_settings, store=store
-    )
+        settings, questions, source, as_json, plan=plan, session_settings=session_settings, store=store,
+        speak=speak, voice=voice,
+    )  # fmt: skip
 
 
 @commands.command()
@@ -148,6 +173,10 @@ def resume(
     api_base: BaseOpt = None,
     stt_model: SttModelOpt = None,
     stt_api_base: SttBaseOpt = None,
+    speak: SpeakOpt = False,
+    voice: VoiceOpt = False,
+    tts_model: TtsModelOpt = None,
+    tts_api_base: TtsBaseOpt = None,
     grader: GraderOpt = None,
     bank: BankOpt = None,
     lang: LangOpt = None,
@@ -158,11 +187,13 @@ def resume(
     from interviewer.core import load_questions
 
     settings = _grading_settings(
-        model, api_base, grader, stt_model=stt_model, stt_api_base=stt_api_base, lang=lang
-    )
+        model, api_base, grader, stt_model=stt_model, stt_api_base=stt_api_base, lang=lang,
+        tts_model=tts_model, tts_api_base=tts_api_base,
+    )  # fmt: skip
     questions = load_questions(settings, bank)
     source = _scripted_source(answers, allow_empty=True)
-    _run_session(settings, questions, source, as_json, session_id=session_id or "")
+    _check_voice(voice, source)
+    _run_session(settings, questions, source, as_json, session_id=session_id or "", speak=speak, voice=voice)
 
 
 def _scripted_question(questions, answer, path: Path | None):
@@ -195,6 +226,14 @@ def _scripted_source(answers: Path | None, allow_empty: bool = False):
     return ScriptedSource(parse_answers(text, where))
 
 
+def _check_voice(voice: bool, source) -> None:
+    """--voice records at the terminal: never with scripted answers."""
+    if voice and source is not None:
+        raise InputError(
+            "--voice records answers at the terminal; drop it, or drop --answers (and answers on stdin)"
+        )
+
+
 def _transcriber(settings):
     """Speech to text for spoken answers; litellm is loaded only when one is transcribed."""
     from interviewer.speech.transcribe import make_transcriber
@@ -203,10 +242,12 @@ def _transcriber(settings):
 
 
 def _run_session(
-    settings, questions, source, as_json, plan=None, session_settings=None, session_id="", store=None
-):
+    settings, questions, source, as_json, plan=None, session_settings=None, session_id="", store=None,
+    speak=False, voice=False,
+):  # fmt: skip
     """Create (or pick up) a session and run it; follow-ups and the time limit come from the session's settings.
-    `store`, when given, is already open and `questions` already matched to its history."""
+    `store`, when given, is already open and `questions` already matched to its history; `speak`: read the
+    questions aloud; `voice`: answers at the terminal start with a recording."""
     from interviewer.core import open_store, resolve_session
     from interviewer.grading.graders import make_grader
     from interviewer.practice.engine import SessionEngine
@@ -226,6 +267,8 @@ def _run_session(
         session_id = resolve_session(store, session_id or None, unfinished=True)
     saved = session_settings if plan is not None else json.loads(store.session(session_id)["settings_json"])
     planned = len(plan) if plan is not None else len(json.loads(store.session(session_id)["plan_json"]))
+    if speak:
+        reporter = _speaking(settings, reporter, saved.get("lang") or settings.lang)
     grader = make_grader(settings)
     found = _check_model(settings, grader, reporter)
     engine = SessionEngine(
@@ -239,11 +282,18 @@ def _run_session(
     if plan is not None:
         session_id = engine.create(plan, settings.mode, session_settings)
     if source is None:
-        source = InteractiveSource(time_limit=saved.get("time_limit"))
+        source = InteractiveSource(
+            time_limit=saved.get("time_limit"),
+            voice=voice,
+            transcriber=engine.transcriber,
+            home=settings.home,
+            before_recording=getattr(reporter, "hush", None),  # --speak: not into the microphone
+        )
     try:
         result = engine.run(session_id, source, resumed=plan is None)
     except KeyboardInterrupt:
         engine.close(wait=False)
+        _stop_speaking(reporter, wait=False)
         try:
             sid = store.session(session_id)["id"]
         except NotFoundError:  # nothing was answered or typed: the session was not kept
@@ -256,11 +306,33 @@ def _run_session(
             )
         raise typer.Exit(ExitCode.INTERRUPTED) from None
     engine.close()
+    _stop_speaking(reporter)
+    if isinstance(source, InteractiveSource):
+        source.close()  # the last recording handed to the engine, which has its own copy
     if as_json and result.session_id:
         from interviewer.results.export import session_dict
 
         _print_json(session_dict(store, result.session_id))
     store.close()  # now, not whenever the connection is collected: a late close can race another connection
+
+
+def _speaking(settings, reporter, lang):
+    """--speak: the reporter that also reads each question and follow-up aloud; the same reporter, after one line
+    on stderr, when nothing here can read them. litellm is loaded only when a question is synthesized."""
+    from interviewer.speech.speak import SpeakingReporter, SpeechUnavailable, make_speaker
+
+    try:
+        return SpeakingReporter(reporter, make_speaker(settings, lang))
+    except SpeechUnavailable as exc:
+        reporter.note(str(exc))
+        return reporter
+
+
+def _stop_speaking(reporter, wait=True):
+    """The session is over: what is being read aloud stops (what is being saved is saved first, with `wait`)."""
+    stop = getattr(reporter, "stop_speaking", None)
+    if stop is not None:
+        stop(wait)
 
 
 def _check_model(settings, grader, reporter):

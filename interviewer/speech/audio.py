@@ -12,6 +12,7 @@ from pathlib import Path
 from interviewer.errors import AnswersError
 from interviewer.store.files import make_private_dir
 
+RECORDING = "recording-"  # a microphone recording's name, in the audio folder until its turn keeps it
 AUDIO_SUFFIXES = (".wav", ".mp3", ".m4a", ".webm", ".ogg", ".oga", ".flac", ".mp4", ".mpeg", ".mpga")
 
 
@@ -43,14 +44,17 @@ def keep_audio(home: Path, source: Path, stem: str = "answer") -> dict:
     """Copy `source` into the data home's audio folder (0600) and describe it: the audio is saved before it is
     transcribed, so a failed or interrupted transcription never loses the answer."""
     source = Path(source).expanduser()
+    folder = audio_folder(home)
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in stem)[:60]
+    if source.name.startswith(RECORDING) and source.parent.resolve() == folder.resolve() and source.is_file():
+        return _adopt(source, folder / f"{safe}-{secrets.token_hex(3)}{source.suffix.lower()}")
     try:
         data = source.read_bytes()
     except OSError as exc:
         raise AnswersError(source, None, f"cannot read the audio file ({exc.strerror or exc})") from None
     if not data:
         raise AnswersError(source, None, "the audio file is empty")
-    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in stem)[:60]
-    target = audio_folder(home) / f"{safe}-{secrets.token_hex(3)}{source.suffix.lower()}"
+    target = folder / f"{safe}-{secrets.token_hex(3)}{source.suffix.lower()}"
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -65,5 +69,20 @@ def keep_audio(home: Path, source: Path, stem: str = "answer") -> dict:
         "path": str(target),
         "source_name": source.name,
         "bytes": len(data),
+        "duration_s": wav_duration(target),
+    }
+
+
+def _adopt(source: Path, target: Path) -> dict:
+    """A microphone recording (written into the audio folder as it is recorded, `RECORDING…`) is kept where it is,
+    renamed for its turn: no second copy. Any other file, even one in the folder, is copied."""
+    if not source.stat().st_size:
+        raise AnswersError(source, None, "the recording is empty")
+    os.replace(source, target)
+    os.chmod(target, 0o600)
+    return {
+        "path": str(target),
+        "source_name": source.name,
+        "bytes": target.stat().st_size,
         "duration_s": wav_duration(target),
     }
