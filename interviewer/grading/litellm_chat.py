@@ -132,10 +132,9 @@ class LiteLLMModel(ModelSettings):
             pass
         return "schema" if self.api_base else "json"
 
-    def complete(self, messages: list[dict[str, str]], schema: dict[str, Any] | None = None) -> Completion:
-        """One call to the model, with no retries of its own."""
-        lit = load_litellm()
-        mode = self._mode()
+    def _request(
+        self, messages: list[dict[str, str]], mode: str, schema: dict[str, Any] | None
+    ) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -150,10 +149,25 @@ class LiteLLMModel(ModelSettings):
             kwargs["api_key"] = self.api_key or "not-needed"
         if fmt := response_format(mode, schema):
             kwargs["response_format"] = fmt
+        return kwargs
+
+    def _send(self, kwargs: dict[str, Any]) -> Any:
+        return load_litellm().completion(**kwargs)
+
+    def _classify(self, exc: Exception) -> CallError:
+        return classify(exc)
+
+    def _deployment(self, hidden: dict[str, Any]) -> str | None:
+        return None  # one model at one endpoint (the Router's model names the deployment that served)
+
+    def complete(self, messages: list[dict[str, str]], schema: dict[str, Any] | None = None) -> Completion:
+        """One call to the model, with no retries of its own."""
+        mode = self._mode()
+        kwargs = self._request(messages, mode, schema)
         try:
-            resp = lit.completion(**kwargs)
+            resp = self._send(kwargs)
         except Exception as exc:
-            err = classify(exc)
+            err = self._classify(exc)
             if self.falls_back(err, mode):
                 return self.complete(messages, schema)
             raise err from exc
@@ -167,4 +181,5 @@ class LiteLLMModel(ModelSettings):
             completion_tokens=getattr(usage, "completion_tokens", None),
             cost_usd=cost,
             mode=mode,
+            deployment=self._deployment(hidden),
         )

@@ -10,9 +10,9 @@ import threading
 import time
 from typing import Any
 
-from interviewer.grading.chat import CallError, Completion, ModelSettings, response_format
+from interviewer.grading.chat import CallError, response_format
 from interviewer.grading.deployments import resolved
-from interviewer.grading.litellm_chat import classify, load_litellm, reply_text
+from interviewer.grading.litellm_chat import LiteLLMModel, classify, load_litellm
 
 # the Router's words when every deployment is at its rpm/tpm limit or cooling down
 NO_DEPLOYMENT = re.compile(
@@ -37,7 +37,7 @@ def classify_routed(exc: Exception) -> CallError:
     return err
 
 
-class RouterModel(ModelSettings):
+class RouterModel(LiteLLMModel):
     """Grades from whichever deployment of the profile's model litellm's Router picks."""
 
     def __init__(
@@ -51,9 +51,8 @@ class RouterModel(ModelSettings):
     ):
         super().__init__(model, None, None, timeout, structured)
         self.group, self.strategy = group, strategy or "simple-shuffle"
-        self.deployments = resolved(
-            deployments
-        )  # a key named by a variable that is not set fails here, at once
+        # a key named by a variable that is not set fails here, at once
+        self.deployments = resolved(deployments)
         self.keys = tuple(str(d["litellm_params"].get("api_key") or "") for d in self.deployments)
         self._router = None
         self._lock = threading.Lock()
@@ -89,11 +88,11 @@ class RouterModel(ModelSettings):
         except Exception:
             return "json"
 
-    def complete(self, messages: list[dict[str, str]], schema: dict[str, Any] | None = None) -> Completion:
-        router = self._get_router()
-        mode = self._mode()
+    def _request(
+        self, messages: list[dict[str, str]], mode: str, schema: dict[str, Any] | None
+    ) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
-            "model": self.group,
+            "model": self.group,  # the Router picks one of the group's deployments, each with its own key
             "messages": messages,
             "temperature": 0,
             "timeout": self.timeout,
@@ -101,21 +100,13 @@ class RouterModel(ModelSettings):
         }
         if fmt := response_format(mode, schema):
             kwargs["response_format"] = fmt
-        try:
-            resp = router.completion(**kwargs)
-        except Exception as exc:
-            err = classify_routed(exc)
-            if self.falls_back(err, mode):
-                return self.complete(messages, schema)
-            raise err from exc
-        text = reply_text(resp)
-        usage = getattr(resp, "usage", None)
-        hidden = getattr(resp, "_hidden_params", None) or {}
-        return Completion(
-            text=text,
-            prompt_tokens=getattr(usage, "prompt_tokens", None),
-            completion_tokens=getattr(usage, "completion_tokens", None),
-            cost_usd=hidden.get("response_cost") or None,
-            mode=mode,
-            deployment=hidden.get("model_id"),
-        )
+        return kwargs
+
+    def _send(self, kwargs: dict[str, Any]) -> Any:
+        return self._get_router().completion(**kwargs)
+
+    def _classify(self, exc: Exception) -> CallError:
+        return classify_routed(exc)
+
+    def _deployment(self, hidden: dict[str, Any]) -> str | None:
+        return hidden.get("model_id")
