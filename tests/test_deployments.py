@@ -107,7 +107,8 @@ def test_a_deployment_under_another_name_says_which_model_it_is(home, two_server
         (("rpm = 600", "rpm = 600, fallbacks = ['x']"), "unknown litellm_params field 'fallbacks'"),
         (('id = "us"', 'id = "eu"'), "model_info.id must be a word of its own"),
         (("[[models.cohort.model_list]]\nlitellm_params = { model = \"gpt", "[[models.cohort.model_list]]\n"
-          "model_name = \"other\"\nlitellm_params = { model = \"gpt"), "model_name 'other' is another group"),
+          "model_name = \"other\"\nlitellm_params = { model = \"gpt"), "different model groups (cohort, other)"),
+        (("rpm = 600", 'rpm = 600, api_key_env = "EU"'), 'api_key = "os.environ/EU"'),
         (("timeout = 5", 'timeout = 5\napi_base = "http://x/v1"'), "api_base belongs in each deployment"),
         (("timeout = 5", 'timeout = 5\nrouting_strategy = "fastest"'), "routing_strategy must be one of"),
     ],
@@ -121,6 +122,16 @@ def test_a_mistake_in_the_model_list_names_the_deployment(home, two_servers, cha
     with pytest.raises(ConfigError) as err:
         load_settings({"model": "cohort"})
     assert message in str(err.value)
+
+
+def test_a_proxy_configs_public_model_name_is_taken_when_every_deployment_shares_it(home, two_servers):
+    from interviewer.config import load_settings
+
+    eu, us = two_servers
+    path = write_config(home, eu.base_url, us.base_url)
+    shared = '[[models.cohort.model_list]]\nmodel_name = "gpt-4o-mini"\n'
+    path.write_text(path.read_text().replace("[[models.cohort.model_list]]\n", shared))
+    assert {d["model_name"] for d in load_settings({"model": "cohort"}).deployments} == {"cohort"}
 
 
 def test_a_key_written_in_the_model_list_needs_a_private_file(home, two_servers):

@@ -51,7 +51,7 @@ def read_model_list(profile: str, model: str, value: Any, where: str) -> list[di
         raise ConfigError(
             where, None, f"{head} must be a list of deployments: [[models.{profile}.model_list]]"
         )
-    out, taken = [], set()
+    out, taken, names = [], set(), set()
     for n, entry in enumerate(value, 1):
         at = f"{head} deployment {n}"
         if not isinstance(entry, dict):
@@ -72,18 +72,24 @@ def read_model_list(profile: str, model: str, value: Any, where: str) -> list[di
             raise ConfigError(where, None, f'{at}: model_info must be a table, like {{ id = "eu" }}')
         for key, val in params.items():
             typ = PARAMS.get(key)
+            if key == "api_key_env":
+                raise ConfigError(
+                    where, None, f'{at}: name the key\'s variable as api_key = "os.environ/{val}"'
+                )
             if typ is None:
                 known = ", ".join(PARAMS)
                 raise ConfigError(where, None, f"{at}: unknown litellm_params field {key!r}; known: {known}")
             ok = isinstance(val, typ) or (typ is float and isinstance(val, int))
             if not ok or isinstance(val, bool) or (typ in (int, float) and val <= 0):
                 raise ConfigError(where, None, f"{at}: {key} must be a positive {typ.__name__}, got {val!r}")
-        name = entry.get("model_name", profile)
-        if name != profile:
+        names.add(entry.get("model_name", profile))  # a proxy config's public name; the group is the profile
+        if len(names) > 1:
+            listed = ", ".join(sorted(map(str, names)))
             raise ConfigError(
                 where,
                 None,
-                f"{at}: model_name {name!r} is another group; a profile's deployments are one model",
+                f"{at}: the deployments name different model groups ({listed}); a profile's "
+                "deployments are one model: give each model its own profile",
             )
         served = info.get("base_model") or params["model"]
         if not isinstance(served, str) or not same_model(served, model):
