@@ -103,12 +103,13 @@ def test_a_deployment_under_another_name_says_which_model_it_is(home, two_server
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (('rpm = 600 }\nmodel_info = { id = "eu" }', 'rpm = 0 }\nmodel_info = { id = "eu" }'), "rpm must be a positive int"),
+        (('rpm = 600 }\nmodel_info = { id = "eu" }', 'rpm = 0 }\nmodel_info = { id = "eu" }'), "rpm must be a positive whole number, got 0"),
         (("rpm = 600", "rpm = 600, fallbacks = ['x']"), "unknown litellm_params field 'fallbacks'"),
         (('id = "us"', 'id = "eu"'), "model_info.id must be a word of its own"),
         (("[[models.cohort.model_list]]\nlitellm_params = { model = \"gpt", "[[models.cohort.model_list]]\n"
           "model_name = \"other\"\nlitellm_params = { model = \"gpt"), "different model groups (cohort, other)"),
         (("rpm = 600", 'rpm = 600, api_key_env = "EU"'), 'api_key = "os.environ/EU"'),
+        (('api_key = "os.environ/EU_KEY"', "api_key = 12"), "api_key must be a string, got 12"),
         (("timeout = 5", 'timeout = 5\napi_base = "http://x/v1"'), "api_base belongs in each deployment"),
         (("timeout = 5", 'timeout = 5\nrouting_strategy = "fastest"'), "routing_strategy must be one of"),
     ],

@@ -81,7 +81,8 @@ def read_model_list(profile: str, model: str, value: Any, where: str) -> list[di
                 raise ConfigError(where, None, f"{at}: unknown litellm_params field {key!r}; known: {known}")
             ok = isinstance(val, typ) or (typ is float and isinstance(val, int))
             if not ok or isinstance(val, bool) or (typ in (int, float) and val <= 0):
-                raise ConfigError(where, None, f"{at}: {key} must be a positive {typ.__name__}, got {val!r}")
+                kind = "a string" if typ is str else f"a positive {'whole ' if typ is int else ''}number"
+                raise ConfigError(where, None, f"{at}: {key} must be {kind}, got {val!r}")
         names.add(entry.get("model_name", profile))  # a proxy config's public name; the group is the profile
         if len(names) > 1:
             listed = ", ".join(sorted(map(str, names)))
