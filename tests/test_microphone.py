@@ -85,9 +85,9 @@ def test_rms_of_16_bit_samples():
 
 
 def test_the_stand_in_file_is_recorded_as_it_comes_into_a_private_wav(tmp_path, monkeypatch):
-    source = tone_wav(tmp_path / "said.wav", seconds=1.5, rate=22050)
+    source = tone_wav(tmp_path / "said.wav", seconds=3.0, rate=22050)
     monkeypatch.setenv("INTERVIEWER_MIC_FILE", str(source))
-    monkeypatch.setenv("INTERVIEWER_MIC_SPEED", "6")
+    monkeypatch.setenv("INTERVIEWER_MIC_SPEED", "10")
     folder = tmp_path / "audio"
     folder.mkdir()
     seen = []
@@ -98,11 +98,11 @@ def test_the_stand_in_file_is_recorded_as_it_comes_into_a_private_wav(tmp_path, 
     started = time.monotonic()
     rec = record(folder, io.StringIO())
     took = time.monotonic() - started
-    assert rec.ended == "end" and rec.seconds == 1.5 and rec.path.parent == folder
+    assert rec.ended == "end" and rec.seconds == 3.0 and rec.path.parent == folder
     assert frames(rec.path) == frames(source)  # every frame, 16-bit mono at the file's rate
     assert stat.S_IMODE(rec.path.stat().st_mode) == 0o600
-    assert len(seen) == 15  # in chunks of 0.1 s, through the sink's callback
-    assert 0.2 < took < 1.5  # at six times real time: not at once, not at real time
+    assert len(seen) == 30  # in chunks of 0.1 s, through the sink's callback
+    assert 0.25 < took < 2.5  # at ten times real time (0.3 s): not at once, not at real time (3 s)
 
 
 def test_a_stereo_stand_in_is_mixed_down_to_mono(tmp_path, monkeypatch):
@@ -136,14 +136,28 @@ def test_a_bad_speed_is_one_line(tmp_path, monkeypatch):
         record(tmp_path, io.StringIO())
 
 
+def keep_pressing(master: int, key: bytes, every: float = 0.3) -> threading.Event:
+    """Press `key` on the terminal every `every` seconds until the event is set (a key pressed before the
+    recording is listening is dropped, as it should be, however slow the machine is)."""
+    done = threading.Event()
+
+    def press():
+        while not done.wait(every):
+            os.write(master, key)
+
+    threading.Thread(target=press, daemon=True).start()
+    return done
+
+
 def test_enter_in_the_terminal_stops_the_recording(tmp_path, monkeypatch):
     monkeypatch.setenv("INTERVIEWER_MIC_FILE", str(tone_wav(tmp_path / "long.wav", seconds=20)))
     master, slave = pty.openpty()
     with open(slave, "rb", buffering=0) as terminal:
-        threading.Timer(0.4, os.write, (master, b"\r")).start()
+        pressing = keep_pressing(master, b"\r")
         rec = record(tmp_path, io.StringIO(), stdin=terminal)
+        pressing.set()
     os.close(master)
-    assert rec.ended == "enter" and 0.2 <= rec.seconds <= 1.5 and frames(rec.path)[0] == (1, 2, 8000)
+    assert rec.ended == "enter" and 0 < rec.seconds <= 5 and frames(rec.path)[0] == (1, 2, 8000)
 
 
 def test_t_stops_the_recording_to_type_instead_and_drops_it(tmp_path, monkeypatch):
@@ -152,8 +166,9 @@ def test_t_stops_the_recording_to_type_instead_and_drops_it(tmp_path, monkeypatc
     folder.mkdir()
     master, slave = pty.openpty()
     with open(slave, "rb", buffering=0) as terminal:
-        threading.Timer(0.3, os.write, (master, b"t")).start()
+        pressing = keep_pressing(master, b"t")
         rec = record(folder, io.StringIO(), stdin=terminal)
+        pressing.set()
     os.close(master)
     assert rec.ended == "type" and rec.path is None and list(folder.iterdir()) == []
 
@@ -165,12 +180,12 @@ def test_ctrl_c_keeps_what_was_recorded_as_a_whole_wav(tmp_path, monkeypatch):
     folder = tmp_path / "audio"
     folder.mkdir()
     err = io.StringIO()
-    threading.Timer(0.5, _thread.interrupt_main).start()
+    threading.Timer(1.0, _thread.interrupt_main).start()
     with pytest.raises(KeyboardInterrupt):
         record(folder, err)
     (kept,) = folder.iterdir()
     params, data = frames(kept)  # the header is brought up to date with every chunk
-    assert params == (1, 2, 8000) and 0.2 <= len(data) / 2 / 8000 <= 1.5
+    assert params == (1, 2, 8000) and 0 < len(data) / 2 / 8000 <= 5
     assert f"what was recorded is kept in {kept}" in err.getvalue()
 
 

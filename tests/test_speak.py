@@ -231,10 +231,10 @@ def test_say_returns_at_once_when_the_server_is_slow(tts, tmp_path):
     started = time.monotonic()
     speaker.say("What is attention?", "2.1")
     speaker.say("Why divide by the square root of d_k?", "2.2")
-    assert time.monotonic() - started < 0.1
+    assert time.monotonic() - started < 1.0  # not the 3 s the server takes (margins for a busy machine)
     started = time.monotonic()
     speaker.close(wait=False)
-    assert time.monotonic() - started < 0.5 and speaker.notes() == []
+    assert time.monotonic() - started < 1.5 and speaker.notes() == []
 
 
 def test_a_slow_server_does_not_slow_a_session(cli, tts, fake_player, tmp_path):
@@ -246,7 +246,7 @@ def test_a_slow_server_does_not_slow_a_session(cli, tts, fake_player, tmp_path):
     started = time.monotonic()
     r = cli("start", "-n", "3", "--speak", "--answers", str(answers))
     assert r.exit_code == 0, r
-    assert time.monotonic() - started < silent + 1.5  # never the 3 s a question takes to synthesize
+    assert time.monotonic() - started < silent + 2.5  # never the 3 s a question takes to synthesize
     assert speak_lines(r.stderr) == []
 
 

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 from conftest import ROOT
+from typer.testing import CliRunner
 
 PROBE = """
 import sys
@@ -93,3 +94,28 @@ def test_every_command_has_help_with_an_example_and_is_in_the_readme():
         assert cmd.help and cmd.help.strip(), name
         assert "xample" in cmd.help or name in ("config show",), name
         assert f"interviewer {name}" in readme, name
+
+
+def test_a_command_runs_in_an_app_of_its_own_with_the_same_help_and_usage(cli):
+    import typer.main
+
+    from interviewer.cli import app, app_for
+
+    group = typer.main.get_command(app)
+    words = []
+    for name, cmd in group.commands.items():
+        words.append([name])
+        words += [[name, sub] for sub in getattr(cmd, "commands", {})]
+    for args in words:
+        lean = app_for([*args, "--help"])
+        assert lean is not app, args
+        full_help = CliRunner().invoke(app, [*args, "--help"], prog_name="interviewer")
+        lean_help = CliRunner().invoke(lean, [*args, "--help"], prog_name="interviewer")
+        assert lean_help.exit_code == full_help.exit_code == 0, args
+        assert lean_help.stdout == full_help.stdout, args
+    # the root's help, version, completion and unknown names go to the whole app (its help lists every command)
+    for args in ([], ["--help"], ["-V"], ["--debug"], ["nosuch"], ["--debug", "--help"]):
+        assert app_for(args) is app, args
+    assert app_for(["--debug", "bank", "list"]) is not app
+    r = cli("nosuch")
+    assert r.exit_code == 2 and "No such command 'nosuch'" in r.stderr

@@ -31,13 +31,14 @@ from interviewer.cli import (
 from interviewer.config import home_dir
 from interviewer.errors import ExitCode, InterviewerError
 
-app = typer.Typer(
-    help="An LLM-graded mock interviewer for the terminal.\n\nExample: interviewer start -n 3 --section 2",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+APP_SETTINGS = {
+    "help": "An LLM-graded mock interviewer for the terminal.\n\nExample: interviewer start -n 3 --section 2",
+    "no_args_is_help": True,
+    "pretty_exceptions_enable": False,
+    "rich_markup_mode": None,
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+}
+app = typer.Typer(**APP_SETTINGS)
 # `--help` lists the commands in the order they are added here.
 app.add_typer(grading_cmds.commands)
 app.add_typer(check_cmds.commands)
@@ -49,6 +50,16 @@ app.add_typer(config_cmds.config_app, name="config")
 app.add_typer(batch_cmds.batch_app, name="batch")
 
 STATE = {"debug": False}
+GROUPS = {
+    "bank": bank_cmds.bank_app,
+    "rubric": rubric_cmds.rubric_app,
+    "config": config_cmds.config_app,
+    "batch": batch_cmds.batch_app,
+}
+MODULES = (grading_cmds, check_cmds, session_cmds, progress_cmds)
+ROOT_FLAGS = (
+    "--debug",
+)  # the root's options that take no value; -V, --version and --help go to the whole app
 
 
 def _version(value: bool):
@@ -66,6 +77,35 @@ def root(
     ] = None,
 ):
     STATE["debug"] = debug
+
+
+def _command_name(info) -> str:
+    return info.name or info.callback.__name__.replace("_", "-")
+
+
+def app_for(args: list[str]) -> typer.Typer:
+    """The app that runs `args`: the whole app for the root's help, version, completion or a name it does not know
+    (its errors suggest the names); else an app of just the command (or group) named, with the same root options,
+    since typer builds every command it holds before it parses (a fifth of `bank list`'s own start-up)."""
+    words = [a for a in args if a not in ROOT_FLAGS]
+    if not words or words[0].startswith("-") or os.environ.get("_INTERVIEWER_COMPLETE"):
+        return app
+    name = words[0]
+    lean = typer.Typer(**APP_SETTINGS)
+    lean.callback()(root)
+    if name in GROUPS:
+        lean.add_typer(GROUPS[name], name=name)
+        return lean
+    for module in MODULES:
+        for info in module.commands.registered_commands:
+            if _command_name(info) == name:
+                lean.registered_commands.append(info)
+                return lean
+        for info in module.commands.registered_groups:  # e.g. `sessions rm|prune`
+            if info.name == name:
+                lean.registered_groups.append(info)
+                return lean
+    return app
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -91,7 +131,8 @@ def _main(argv: list[str] | None) -> None:
     try:
         # returns the code of a typer.Exit; the name is fixed so that usage lines and shell completion
         # (`_INTERVIEWER_COMPLETE`) are the same under `python -m interviewer`
-        code = app(args=argv, prog_name="interviewer", standalone_mode=False)
+        args = list(sys.argv[1:] if argv is None else argv)
+        code = app_for(args)(args=args, prog_name="interviewer", standalone_mode=False)
     except InterviewerError as exc:
         if debug:
             raise
