@@ -452,7 +452,9 @@ def _backend(settings, lang: str | None, which, timeout: float):
         from interviewer.grading.keys import missing_key
 
         base = values.get("tts_api_base")
-        key = values.get("tts_api_key")  # never the grader's key: the speech endpoint may be another server
+        from interviewer.speech.transcribe import own_key
+
+        key = own_key(values, "tts")
         missing = missing_key(model, key, base)
         if missing:
             raise SpeechUnavailable(

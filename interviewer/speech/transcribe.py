@@ -119,12 +119,21 @@ class LiteLLMTranscriber:
                 attempt += 1
 
 
+def own_key(values: dict[str, Any], kind: str) -> str | None:
+    """The key for the speech endpoint of `kind` (stt | tts): its own, else the grader's only when both go to the
+    same server (a key is never sent to another host than the one it was given for)."""
+    base = values.get(f"{kind}_api_base")
+    if values.get(f"{kind}_api_key"):
+        return values[f"{kind}_api_key"]
+    return values.get("api_key") if base and base == values.get("api_base") else None
+
+
 def make_transcriber(settings) -> LiteLLMTranscriber:
     values = settings.values
     return LiteLLMTranscriber(
         values.get("stt_model"),
         values.get("stt_api_base"),
-        values.get("stt_api_key") or (values.get("api_key") if values.get("stt_api_base") else None),
+        own_key(values, "stt"),
         timeout=max(float(values.get("timeout") or 60.0), 60.0),
         retries=int(values.get("retries") if values.get("retries") is not None else 3),
     )
