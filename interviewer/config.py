@@ -55,10 +55,8 @@ PROFILE_FIELDS = (
     "client",
     "routing_strategy",
 )
-ROUTED = (
-    "model_list",
-    "routing_strategy",
-)  # a profile's deployments (grading/deployments.py) and how to pick one
+# a profile's deployments (grading/deployments.py) and how the Router picks one: not settings of their own
+ROUTED = ("model_list", "routing_strategy")
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # a bare word: never a model string (those have a '/')
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
