@@ -491,8 +491,9 @@ class InteractiveSource:
                 Path(said.audio).unlink()
 
     def _drop_handed(self) -> None:
-        """The recording given with the last answer: by the next question the engine has kept its own copy with
-        the turn (or transcribed the follow-up it answered), so this one goes."""
+        """The recording given with the last answer, by the next question: a main answer's the engine has taken
+        for its turn (renamed: nothing is left here to remove); a follow-up's it has transcribed and does not keep,
+        so it goes."""
         if self._handed is not None:
             with contextlib.suppress(OSError):
                 Path(self._handed).unlink()

@@ -8,8 +8,6 @@ import io
 import json
 import os
 import pty
-import shutil
-import sqlite3
 import stat
 import subprocess
 import sys
@@ -22,14 +20,11 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 from openai_server import FakeOpenAI, Status, Transcript
+from test_interactive import rows
+from test_voice import ESPEAK, needs_espeak
 
 from interviewer.speech import microphone as mic
 from interviewer.speech.microphone import MicrophoneUnavailable, meter, meter_cells, record, rms
-
-ESPEAK = shutil.which("espeak-ng")
-needs_espeak = pytest.mark.skipif(
-    ESPEAK is None, reason="espeak-ng is not installed (apt-get install espeak-ng)"
-)
 
 SAID = "Attention takes the dot product of queries and keys, divides by the square root of d k, then softmax."
 SUBMIT = "\x1b\r"  # Esc+Enter
@@ -337,11 +332,6 @@ def spawn(home, stt):
     yield run
     for c in children:
         c.terminate(force=True)
-
-
-def rows(home, sql):
-    with sqlite3.connect(home / "interviewer.db") as db:
-        return db.execute(sql).fetchall()
 
 
 def spoken_turns(home):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 import wave
@@ -16,6 +15,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 from openai_server import FakeOpenAI, Hang, Speech, Status, tone_wav
+from test_startup import run_probe
+from test_voice import needs_espeak
 
 from interviewer.speech.speak import (
     LiteLLMSpeech,
@@ -27,10 +28,6 @@ from interviewer.speech.speak import (
     spoken_text,
 )
 
-ESPEAK = shutil.which("espeak-ng")
-needs_espeak = pytest.mark.skipif(
-    ESPEAK is None, reason="espeak-ng is not installed (apt-get install espeak-ng)"
-)
 TTS_VARS = ("INTERVIEWER_TTS_MODEL", "INTERVIEWER_TTS_API_BASE", "INTERVIEWER_TTS_API_KEY", "INTERVIEWER_TTS_VOICE",
             "INTERVIEWER_SPEAK_TO")  # fmt: skip
 FAILED = "could not read the question aloud"
@@ -344,25 +341,10 @@ def test_nothing_to_speak_with_is_one_line_and_the_session_goes_on(cli, tmp_path
 # ------------------------------------------------------------ start-up
 
 
-PROBE = """
-import sys
-from interviewer.cli import main
-try:
-    main(sys.argv[1:])
-except SystemExit:
-    pass
-loaded = sorted(m for m in ("litellm", "openai", "interviewer.speech.speak") if m in sys.modules)
-print("LOADED=" + ",".join(loaded), file=sys.stderr)
-"""
-
-
 def probe(*args: str, home: Path, **env: str) -> str:
-    r = subprocess.run(
-        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, cwd=ROOT, timeout=60,
-        env={**os.environ, "INTERVIEWER_HOME": str(home), "NO_COLOR": "1", **env},
-    )  # fmt: skip
+    r, loaded = run_probe(*args, home=home, watch=("litellm", "openai", "interviewer.speech.speak"), **env)
     assert r.returncode == 0, r.stderr
-    return [ln for ln in r.stderr.splitlines() if ln.startswith("LOADED=")][-1].removeprefix("LOADED=")
+    return loaded
 
 
 def test_help_and_a_session_without_speak_load_neither_litellm_nor_speech(home, tmp_path):

@@ -11,28 +11,29 @@ from typer.testing import CliRunner
 PROBE = """
 import sys
 from interviewer.cli import main
+watched = sys.argv[1].split(",")
 try:
-    main(sys.argv[1:])
+    main(sys.argv[2:])
 except SystemExit:
     pass
-heavy = sorted(m for m in ("litellm", "openai", "tiktoken") if m in sys.modules)
-print("HEAVY=" + ",".join(heavy), file=sys.stderr)
+print("LOADED=" + ",".join(sorted(m for m in watched if m in sys.modules)), file=sys.stderr)
 """
+HEAVY = ("litellm", "openai", "tiktoken")
 
 
-def run_probe(*args, home, stdin=None):
-    env = {**os.environ, "INTERVIEWER_HOME": str(home), "NO_COLOR": "1"}
+def run_probe(*args, home, stdin=None, watch=HEAVY, **env):
+    """Run the program with `args`; (the process, which of the `watch` modules it loaded, comma-separated)."""
     r = subprocess.run(
-        [sys.executable, "-c", PROBE, *args],
+        [sys.executable, "-c", PROBE, ",".join(watch), *args],
         capture_output=True,
         text=True,
-        env=env,
+        env={**os.environ, "INTERVIEWER_HOME": str(home), "NO_COLOR": "1", **env},
         input=stdin,
         cwd=ROOT,
         timeout=60,
     )
-    heavy = [ln for ln in r.stderr.splitlines() if ln.startswith("HEAVY=")]
-    return r, heavy[-1][len("HEAVY=") :] if heavy else None
+    loaded = [ln for ln in r.stderr.splitlines() if ln.startswith("LOADED=")]
+    return r, loaded[-1].removeprefix("LOADED=") if loaded else None
 
 
 def test_import_cli_does_not_import_litellm():
@@ -76,37 +77,33 @@ def test_python_dash_m_and_version():
     assert r.returncode == 0 and r.stdout.startswith("interviewer ")
 
 
-def test_every_command_has_help_with_an_example_and_is_in_the_readme():
+def commands(app):
+    """Every command and group of the app, with the words that name it: (["bank"], group), (["bank", "list"], …)."""
     import typer.main
 
+    for name, cmd in typer.main.get_command(app).commands.items():
+        yield [name], cmd
+        for sub, sub_cmd in getattr(cmd, "commands", {}).items():
+            yield [name, sub], sub_cmd
+
+
+def test_every_command_has_help_with_an_example_and_is_in_the_readme():
     from interviewer.cli import app
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    group = typer.main.get_command(app)
-    names = []
-    for name, cmd in group.commands.items():
-        subs = getattr(cmd, "commands", None)
-        if subs:
-            names += [(f"{name} {sub}", c) for sub, c in subs.items()]
-        else:
-            names.append((name, cmd))
-    for name, cmd in names:
+    for words, cmd in commands(app):
+        if getattr(cmd, "commands", None):
+            continue  # a group: its commands are checked
+        name = " ".join(words)
         assert cmd.help and cmd.help.strip(), name
         assert "xample" in cmd.help or name in ("config show",), name
         assert f"interviewer {name}" in readme, name
 
 
 def test_a_command_runs_in_an_app_of_its_own_with_the_same_help_and_usage(cli):
-    import typer.main
-
     from interviewer.cli import app, app_for
 
-    group = typer.main.get_command(app)
-    words = []
-    for name, cmd in group.commands.items():
-        words.append([name])
-        words += [[name, sub] for sub in getattr(cmd, "commands", {})]
-    for args in words:
+    for args, _ in commands(app):
         lean = app_for([*args, "--help"])
         assert lean is not app, args
         full_help = CliRunner().invoke(app, [*args, "--help"], prog_name="interviewer")

@@ -274,5 +274,8 @@ def test_the_graders_key_goes_to_a_speech_endpoint_only_on_the_graders_own_serve
     grader = {"api_key": "sk-grader", "api_base": "http://127.0.0.1:8000/v1"}
     assert own_key({**grader, "stt_api_base": "http://127.0.0.1:8000/v1"}, "stt") == "sk-grader"
     assert own_key({**grader, "stt_api_base": "http://stt.example/v1"}, "stt") is None
-    assert own_key({**grader, "tts_api_base": "http://tts.example/v1", "tts_api_key": "sk-tts"}, "tts") == "sk-tts"
+    assert (
+        own_key({**grader, "tts_api_base": "http://tts.example/v1", "tts_api_key": "sk-tts"}, "tts")
+        == "sk-tts"
+    )
     assert own_key({**grader}, "stt") is None  # a hosted STT model reads its provider's key, as litellm does

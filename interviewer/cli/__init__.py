@@ -39,24 +39,20 @@ APP_SETTINGS = {
     "context_settings": {"help_option_names": ["-h", "--help"]},
 }
 app = typer.Typer(**APP_SETTINGS)
-# `--help` lists the commands in the order they are added here.
-app.add_typer(grading_cmds.commands)
-app.add_typer(check_cmds.commands)
-app.add_typer(session_cmds.commands)
-app.add_typer(progress_cmds.commands)
-app.add_typer(bank_cmds.bank_app, name="bank")
-app.add_typer(rubric_cmds.rubric_app, name="rubric")
-app.add_typer(config_cmds.config_app, name="config")
-app.add_typer(batch_cmds.batch_app, name="batch")
-
-STATE = {"debug": False}
+# `--help` lists the commands in this order: the modules' commands, then the groups
+MODULES = (grading_cmds, check_cmds, session_cmds, progress_cmds)
 GROUPS = {
     "bank": bank_cmds.bank_app,
     "rubric": rubric_cmds.rubric_app,
     "config": config_cmds.config_app,
     "batch": batch_cmds.batch_app,
 }
-MODULES = (grading_cmds, check_cmds, session_cmds, progress_cmds)
+for _module in MODULES:
+    app.add_typer(_module.commands)
+for _name, _group in GROUPS.items():
+    app.add_typer(_group, name=_name)
+
+STATE = {"debug": False}
 ROOT_FLAGS = (
     "--debug",
 )  # the root's options that take no value; -V, --version and --help go to the whole app

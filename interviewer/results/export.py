@@ -19,7 +19,6 @@ from interviewer.store import Store
 from interviewer.textview import local_time, reflow
 
 FORMATS = ("md", "json", "html")
-SECRET_KEYS = SECRETS  # never exported, whatever a session stored
 
 
 def reference_answer(question: Question, home: Path | None) -> str | None:
@@ -53,7 +52,8 @@ def session_dict(store: Store, sid: str, home: Path | None = None) -> dict[str, 
     earlier: dict[int, list[dict[str, Any]]] = {}
     for t in store.turns(row["id"], all_attempts=True):
         earlier.setdefault(t["idx"], []).append(t)
-    settings = {k: v for k, v in json.loads(row["settings_json"]).items() if k not in SECRET_KEYS}
+    stored = json.loads(row["settings_json"])
+    settings = {k: v for k, v in stored.items() if k not in SECRETS}  # a key is never exported
     lang = settings.get("lang") or "zh"
     return {
         "id": row["id"],
